@@ -1,0 +1,54 @@
+"""Product Issue Miner - the dashboard. Run it with `streamlit run dashboard.py`.
+
+This file does two jobs:
+- as the module Streamlit's server imports, it defines `app = st.App(...)`: the lifespan starts the
+  process-wide MinerApp (database, worker, BackgroundScheduler, demo Zendesk) when the server starts,
+  before any browser connects, and the REST API shares the dashboard's port;
+- as the script each browser session runs (`__main__`), it lays out navigation and the pages.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import Any
+
+import streamlit as st
+
+from miner import api
+from miner.app import current, uninstall
+from miner.logs import configure_logging
+from miner.runtime import runtime
+
+log = logging.getLogger("miner.dashboard")
+
+
+@asynccontextmanager
+async def lifespan(_app: Any):  # noqa: ANN201 - Streamlit's lifespan protocol
+    configure_logging()
+    try:
+        started = runtime()
+        log.info("Product Issue Miner ready: source=%s, analyzer=%s, scheduler=%s",
+                 started.settings.effective_source, started.settings.effective_analyzer,
+                 "on" if started.scheduler.running else "off")
+    except Exception as exc:  # the pages explain the problem to whoever opens them
+        log.error("Product Issue Miner could not start: %s", exc)
+    yield
+    uninstall()
+
+
+def _app_for_api() -> Any:
+    return current() or runtime()
+
+
+app = st.App(__file__, lifespan=lifespan, routes=api.routes(_app_for_api))
+
+
+def main() -> None:
+    from pages._layout import render
+
+    render()
+
+
+if __name__ == "__main__":
+    main()

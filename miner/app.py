@@ -1,0 +1,147 @@
+"""The process-wide application object: settings, database, worker, scheduler, demo Zendesk.
+
+Exactly one `MinerApp` is installed per process (the dashboard makes it through
+`st.cache_resource`, the CLI's `scheduler` command and the seed API `miner.tasks.setup_scheduler()`
+make it directly). Everything else reaches shared state through it; there are no other mutable
+globals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from miner import db, health
+from miner.config import Settings
+from miner.pipeline import Context
+from miner.tasks import runs
+from miner.tasks.runner import Runner
+from miner.tasks.scheduler import JOB_BY_ID, JobDef, SchedulerService
+from miner.tasks.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class MinerApp:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = db.make_engine(settings.database_url)
+        self.runner = Runner(self.engine)
+        self.worker = Worker(Context(settings, self.engine), self.runner)
+        self.scheduler = SchedulerService(self.engine, timezone=settings.tz, run_job=self._run_job)
+        self.demo: Any = None  # miner.demo.server.DemoZendesk while in demo mode
+        self.started = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls) -> MinerApp:
+        return cls(Settings.load())
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def start(self, *, scheduler: bool | None = None) -> MinerApp:
+        """Migrate, recover runs a dead process left `running`, start demo Zendesk and scheduler."""
+        with self._lock:
+            if not self.started:
+                db.upgrade(self.engine)
+                recovered = runs.recover_stale_runs(self.engine, stale_after=self.runner.ttl)
+                if recovered:
+                    log.warning("marked %d stale run(s) as interrupted: %s", len(recovered), recovered)
+                if self.settings.effective_source == "demo":
+                    self._start_demo()
+                self.started = True
+            want_scheduler = self.settings.scheduler_enabled if scheduler is None else scheduler
+            if want_scheduler:
+                self.scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            self.scheduler.shutdown()
+            self.worker.shutdown()
+            if self.demo is not None:
+                self.demo.stop()
+                self.demo = None
+            self.engine.dispose()
+            self.started = False
+
+    def _start_demo(self) -> None:
+        from miner.demo.server import DemoZendesk
+        from miner.sync import demo_anchor
+
+        self.demo = DemoZendesk(now=demo_anchor(self.engine), n_tickets=self.settings.demo_tickets).start()
+        self.worker.ctx = Context(self.settings, self.engine, demo_url=self.demo.url)
+
+    def reset_demo(self) -> None:
+        """Demo mode only: wipe the data and serve a freshly generated dataset dated up to now."""
+        from sqlalchemy import delete
+
+        from miner.models import Base
+        from miner.sync import demo_anchor
+        from miner.tasks.lease import LeaseLock
+        from miner.tasks.runner import RUN_LEASE, Busy
+
+        if self.settings.effective_source != "demo":
+            raise RuntimeError("reset_demo is only for demo mode")
+        lease = LeaseLock(self.engine, RUN_LEASE)
+        if not lease.acquire():
+            raise Busy(runs.running_run(self.engine))
+        try:
+            keep = {"leases", "schedules", "alembic_version"}
+            with db.write_transaction(self.engine) as conn:
+                for table in reversed(Base.metadata.sorted_tables):
+                    if table.name not in keep:
+                        conn.execute(delete(table))
+            if self.demo is not None:
+                self.demo.stop()
+            demo_anchor(self.engine, reset=True)
+            self._start_demo()
+            log.info("demo data reset")
+        finally:
+            lease.release()
+
+    @property
+    def context(self) -> Context:
+        return self.worker.ctx
+
+    # --- jobs ---------------------------------------------------------------------------------
+    def _run_job(self, job: JobDef, trigger: str) -> None:
+        if job.kind == "health_check":
+            health.run_checks(self.settings, self.engine, self.context.demo_url)
+        else:
+            self.worker.run_blocking(job.kind, dict(job.params), trigger=trigger, job_id=job.id)
+
+    def run_job_now(self, job_id: str, trigger: str = "dashboard") -> int | None:
+        """'Run now' for a scheduled job: in the background; returns the run id (None for checks)."""
+        job = JOB_BY_ID[job_id]
+        if job.kind == "health_check":
+            health.run_checks(self.settings, self.engine, self.context.demo_url)
+            return None
+        return self.worker.submit(job.kind, dict(job.params), trigger=trigger, job_id=job.id)
+
+
+# --- the one process-wide instance ----------------------------------------------------------------
+
+_current: MinerApp | None = None
+_current_lock = threading.Lock()
+
+
+def current() -> MinerApp | None:
+    return _current
+
+
+def get_app(factory: Any = None) -> MinerApp:
+    """The installed app, created (not started) on first use."""
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = (factory or MinerApp.from_environment)()
+        return _current
+
+
+def uninstall() -> None:
+    global _current
+    with _current_lock:
+        app, _current = _current, None
+    if app is not None:
+        app.stop()

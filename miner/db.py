@@ -1,0 +1,170 @@
+"""Database access: engines for SQLite and PostgreSQL, migrations, and the one upsert helper.
+
+SQLite gets WAL (readers never block the writer), a busy timeout (writers queue instead of failing)
+and foreign keys. Migrations are Alembic scripts in `miner/migrations`, applied on start and by
+`python -m miner db upgrade`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, Table, create_engine, event, inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """Create an engine; for SQLite, create the file's folder and set the connection pragmas."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+
+def make_script_engine(url: str) -> Engine:
+    """An engine without pooling, for short-lived CLI processes and child processes in tests."""
+    if url.startswith("sqlite"):
+        return make_engine(url)
+    return create_engine(url, poolclass=NullPool)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see make_engine)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # pysqlite defers BEGIN until the first write; we issue it ourselves. Write transactions take
+    # the write lock up front (BEGIN IMMEDIATE) so a concurrent writer makes them wait on the busy
+    # timeout instead of failing half-way with "database is locked" when a read upgrades to a write.
+    immediate = conn.get_execution_options().get("sqlite_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, but its transactions are write transactions (BEGIN IMMEDIATE on SQLite)."""
+    return engine.execution_options(sqlite_write=True)
+
+
+def is_sqlite(bind: Engine | Connection | Session) -> bool:
+    return bind.get_bind().dialect.name == "sqlite" if isinstance(bind, Session) else bind.dialect.name == "sqlite"
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One Core write transaction: committed on success, rolled back on any exception."""
+    with writer(engine).begin() as conn:
+        yield conn
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> list[str]:
+    """Apply pending migrations; returns the revisions applied (empty when up to date)."""
+    from alembic import command
+
+    before = current_revision(engine)
+    command.upgrade(_alembic_config(engine), "head")
+    after = current_revision(engine)
+    if before != after:
+        log.info("database migrated from %s to %s", before or "empty", after)
+    return [] if before == after else [after or ""]
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    key: Iterable[str],
+    update: Iterable[str] | None = None,
+    where: str | None = None,
+) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE/NOTHING, on SQLite and PostgreSQL alike.
+
+    `update` lists the columns to overwrite (None = do nothing on conflict). `where` is an SQL
+    condition on the conflict update, written with `excluded.` and the table name.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table)
+    key = list(key)
+    if update is None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=key)
+    else:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=key,
+            set_={col: stmt.excluded[col] for col in update},
+            where=text(where) if where else None,
+        )
+    conn.execute(stmt, list(rows))
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,134 @@
+"""Health checks: is the database up, is Zendesk reachable with valid credentials, is the Claude key
+valid. Run every 5 minutes by the scheduler and on demand from the Settings page; the latest result
+per component is kept in table `health_checks`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table, select
+
+from miner import db
+from miner.config import Settings
+from miner.errors import describe
+from miner.models import HealthCheck
+
+log = logging.getLogger(__name__)
+health_t: Table = HealthCheck.__table__  # type: ignore[assignment]
+COMPONENTS = ("database", "zendesk", "claude")
+
+
+@dataclass(frozen=True)
+class Health:
+    component: str
+    ok: bool
+    message: str
+    latency_ms: float | None
+    checked_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["checked_at"] = self.checked_at.isoformat()
+        return data
+
+
+def _timed(component: str, check: Any) -> Health:
+    started = time.monotonic()
+    try:
+        ok, message = check()
+    except Exception as exc:  # a failed check is a result, not a crash
+        ok, message = False, describe(exc)
+    return Health(component, ok, message, round((time.monotonic() - started) * 1000, 1),
+                  datetime.now(UTC))
+
+
+def check_database(engine: Engine) -> Health:
+    def run() -> tuple[bool, str]:
+        db.ping(engine)
+        return True, f"{engine.dialect.name} reachable, schema at {db.current_revision(engine)}"
+
+    return _timed("database", run)
+
+
+def check_zendesk(settings: Settings, demo_url: str | None = None) -> Health:
+    def run() -> tuple[bool, str]:
+        from miner.zendesk import ZendeskClient
+
+        if settings.effective_source == "demo":
+            if demo_url is None:
+                return True, "demo mode: the built-in demo Zendesk starts with each sync"
+            with ZendeskClient(demo_url, rpm=0, max_attempts=1, timeout=10) as client:
+                client.me()
+            return True, f"demo mode: built-in demo Zendesk at {demo_url}"
+        assert settings.zendesk_url
+        with ZendeskClient(
+            settings.zendesk_url,
+            email=settings.zendesk_email,
+            api_token=settings.zendesk_api_token.get_secret_value() if settings.zendesk_api_token else None,
+            oauth_token=(settings.zendesk_oauth_token.get_secret_value()
+                         if settings.zendesk_oauth_token else None),
+            rpm=0, max_attempts=1, timeout=10, max_wait=5,
+        ) as client:
+            user = client.me()
+        if user.id is None:
+            return False, "Zendesk answered as an anonymous user: check ZENDESK_EMAIL and the token"
+        role = f" (role: {user.role})" if user.role else ""
+        if user.role and user.role != "admin":
+            return False, f"signed in as {user.name}{role}; incremental exports need an admin"
+        return True, f"signed in to {settings.zendesk_url} as {user.name}{role}"
+
+    return _timed("zendesk", run)
+
+
+def check_claude(settings: Settings) -> Health:
+    def run() -> tuple[bool, str]:
+        if settings.effective_analyzer == "offline":
+            return True, "offline analyzer in use (no ANTHROPIC_API_KEY); Claude not needed"
+        import anthropic
+
+        assert settings.anthropic_api_key is not None
+        client = anthropic.Anthropic(
+            api_key=settings.anthropic_api_key.get_secret_value(),
+            base_url=settings.anthropic_base_url,
+            max_retries=0,
+            timeout=10,
+        )
+        try:
+            client.models.retrieve(settings.claude_model)
+        except anthropic.AuthenticationError:
+            return False, "Anthropic rejected ANTHROPIC_API_KEY (401)"
+        except anthropic.NotFoundError:
+            return False, f"MINER_CLAUDE_MODEL {settings.claude_model!r} is not available to this key"
+        except anthropic.APIConnectionError as exc:
+            return False, f"cannot reach the Anthropic API ({exc})"
+        return True, f"key valid; model {settings.claude_model} available"
+
+    return _timed("claude", run)
+
+
+def run_checks(settings: Settings, engine: Engine, demo_url: str | None = None) -> list[Health]:
+    results = [check_database(engine), check_zendesk(settings, demo_url), check_claude(settings)]
+    try:
+        with db.write_transaction(engine) as conn:
+            db.upsert(conn, health_t, [
+                {"component": h.component, "ok": h.ok, "message": h.message[:1000],
+                 "latency_ms": h.latency_ms, "checked_at": h.checked_at} for h in results
+            ], key=["component"], update=["ok", "message", "latency_ms", "checked_at"])
+    except Exception:  # the database check above already says what is wrong
+        log.warning("could not store health-check results", exc_info=True)
+    for h in results:
+        if not h.ok:
+            log.warning("health check %s failed: %s", h.component, h.message)
+    return results
+
+
+def latest(engine: Engine) -> list[Health]:
+    with engine.connect() as conn:
+        rows = {row.component: row for row in conn.execute(select(health_t))}
+    return [Health(c, rows[c].ok, rows[c].message, rows[c].latency_ms, rows[c].checked_at)
+            for c in COMPONENTS if c in rows]

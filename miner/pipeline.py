@@ -1,0 +1,161 @@
+"""The work itself, as task functions the runner executes: sync, analyze, cluster, trends, pipeline.
+
+Each `*_task` returns a `TaskFn` (`fn(control, result)`): it reports progress through `control`,
+checks for cancellation between units of work, and fills `result` with figures as it goes, so a
+failed or cancelled run still records what it did.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from miner.config import Settings
+from miner.progress import RunControl
+from miner.sync import SyncResult, open_zendesk, run_sync
+from miner.tasks.runner import TaskFn
+
+log = logging.getLogger(__name__)
+
+DEMO_INITIAL_DAYS = 3650  # the demo dataset is finite: read all of it on the first sync
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a task needs from its surroundings."""
+
+    settings: Settings
+    engine: Engine
+    demo_url: str | None = None  # a demo Zendesk that is already running (the dashboard's)
+
+
+def do_sync(ctx: Context, control: RunControl, result: dict[str, Any], *,
+            backfill_days: int | None = None) -> None:
+    initial = (
+        ctx.settings.initial_sync_days
+        if ctx.settings.effective_source == "zendesk"
+        else DEMO_INITIAL_DAYS
+    )
+    figures = SyncResult()
+    try:
+        with open_zendesk(ctx.settings, ctx.engine, control, demo_url=ctx.demo_url) as client:
+            run_sync(ctx.engine, client, backfill_days=backfill_days, initial_days=initial,
+                     control=control, result=figures)
+    finally:
+        result["sync"] = figures.as_dict()  # kept even when the sync stopped half-way
+
+
+def sync_task(ctx: Context, *, backfill_days: int | None = None) -> TaskFn:
+    def run(control: RunControl, result: dict[str, Any]) -> None:
+        do_sync(ctx, control, result, backfill_days=backfill_days)
+
+    return run
+
+
+def do_analyze(ctx: Context, control: RunControl, result: dict[str, Any], *,
+               batch_size: int = 500) -> None:
+    from miner.analysis import AnalyzeResult, analyze_pending
+
+    figures = AnalyzeResult()
+    try:
+        analyze_pending(ctx.engine, ctx.settings, batch_size=batch_size, control=control,
+                        run_id=control.run_id, result=figures)
+    finally:
+        result["analyze"] = figures.as_dict()
+        result["llm_cost_usd"] = round(result.get("llm_cost_usd", 0.0) + figures.llm_cost_usd, 6)
+
+
+def analyze_task(ctx: Context, *, batch_size: int = 500) -> TaskFn:
+    def run(control: RunControl, result: dict[str, Any]) -> None:
+        do_analyze(ctx, control, result, batch_size=batch_size)
+
+    return run
+
+
+def make_namer(ctx: Context, run_id: int | None) -> Any:
+    from miner.clustering.naming import Namer
+
+    settings = ctx.settings
+    if settings.effective_analyzer != "claude":
+        return Namer()
+    import anthropic
+
+    from miner.analysis.pricing import load_prices
+
+    assert settings.anthropic_api_key is not None
+    client = anthropic.Anthropic(api_key=settings.anthropic_api_key.get_secret_value(),
+                                 base_url=settings.anthropic_base_url, max_retries=2)
+    return Namer(client, settings.claude_model, load_prices(settings.prices_path), run_id)
+
+
+def do_cluster(ctx: Context, control: RunControl, result: dict[str, Any], *, full: bool = False) -> None:
+    from miner.clustering.run import ClusterResult, run_clustering
+
+    figures = ClusterResult()
+    try:
+        run_clustering(ctx.engine, embeddings=ctx.settings.embeddings,
+                       namer=make_namer(ctx, control.run_id), control=control, full=full, result=figures)
+    finally:
+        result["cluster"] = figures.as_dict()
+        result["llm_cost_usd"] = round(result.get("llm_cost_usd", 0.0) + figures.llm_cost_usd, 6)
+
+
+def do_trends(ctx: Context, control: RunControl, result: dict[str, Any], *, full: bool = False) -> None:
+    from miner.trends import TrendsResult, update_trends
+
+    figures = TrendsResult()
+    try:
+        update_trends(ctx.engine, control=control, full=full, result=figures)
+    finally:
+        result["trends"] = figures.as_dict()
+
+
+def cluster_task(ctx: Context, *, full: bool = False) -> TaskFn:
+    def run(control: RunControl, result: dict[str, Any]) -> None:
+        do_cluster(ctx, control, result, full=full)
+        do_trends(ctx, control, result)
+
+    return run
+
+
+def trends_task(ctx: Context, *, full: bool = False) -> TaskFn:
+    def run(control: RunControl, result: dict[str, Any]) -> None:
+        do_trends(ctx, control, result, full=full)
+
+    return run
+
+
+def pipeline_task(ctx: Context, *, backfill_days: int | None = None,
+                  batch_size: int = 500) -> TaskFn:
+    """sync -> analyze -> cluster -> trends."""
+
+    def run(control: RunControl, result: dict[str, Any]) -> None:
+        do_sync(ctx, control, result, backfill_days=backfill_days)
+        do_analyze(ctx, control, result, batch_size=batch_size)
+        do_cluster(ctx, control, result)
+        do_trends(ctx, control, result)
+
+    return run
+
+
+def report_task(ctx: Context) -> TaskFn:
+    def run(control: RunControl, result: dict[str, Any]) -> None:
+        from miner.reports import generate_weekly_report
+
+        control.stage("Writing the weekly report")
+        result["report"] = {"report_id": generate_weekly_report(ctx.engine)}
+
+    return run
+
+
+def cleanup_task(ctx: Context) -> TaskFn:
+    def run(control: RunControl, result: dict[str, Any]) -> None:
+        from miner.reports import cleanup
+
+        control.stage("Pruning old records")
+        result["cleanup"] = cleanup(ctx.engine, ctx.settings.retention_days)
+
+    return run

@@ -1,0 +1,105 @@
+"""Progress reporting and cooperative cancellation, shared by every long-running step.
+
+A `RunControl` is handed down from the worker (or the CLI) into sync, analysis and clustering. Those
+steps report `stage`/`done`/`total` through it and call `check()` between units of work; waits go
+through `sleep()` so that a cancel interrupts a long Retry-After immediately.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+
+class Cancelled(Exception):
+    """The run was cancelled; everything committed before this point is kept and consistent."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str = ""
+    done: int = 0
+    total: int | None = None
+    message: str = ""
+    stage_started: float = field(default_factory=time.monotonic)
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total:
+            return None
+        return max(0.0, min(1.0, self.done / self.total))
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class RunControl:
+    """Handed to long-running work: report progress, honour cancellation, sleep cancellably."""
+
+    def __init__(
+        self,
+        on_progress: ProgressCallback | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> None:
+        self._on_progress = on_progress
+        self._cancel = cancel_event or threading.Event()
+        self.run_id: int | None = None  # set by the runner, so work can tag what it writes
+        self._progress = Progress()
+        self._lock = threading.Lock()
+
+    # --- cancellation -------------------------------------------------------------------------
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def check(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled("cancelled by request")
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, but wake up and raise `Cancelled` as soon as a cancel is requested."""
+        if seconds > 0 and self._cancel.wait(seconds):
+            raise Cancelled("cancelled by request")
+        self.check()
+
+    # --- progress -----------------------------------------------------------------------------
+    @property
+    def progress(self) -> Progress:
+        return self._progress
+
+    def stage(self, name: str, *, total: int | None = None, message: str = "") -> None:
+        self._publish(Progress(stage=name, done=0, total=total, message=message))
+
+    def update(
+        self, *, done: int | None = None, total: int | None = None, message: str | None = None
+    ) -> None:
+        changes: dict[str, object] = {}
+        if done is not None:
+            changes["done"] = done
+        if total is not None:
+            changes["total"] = total
+        if message is not None:
+            changes["message"] = message
+        self._publish(lambda current: replace(current, **changes))  # type: ignore[arg-type]
+
+    def advance(self, n: int = 1, *, message: str | None = None) -> None:
+        """Add `n` to `done`; safe to call from several worker threads at once."""
+
+        def step(current: Progress) -> Progress:
+            if message is None:
+                return replace(current, done=current.done + n)
+            return replace(current, done=current.done + n, message=message)
+
+        self._publish(step)
+
+    def _publish(self, change: Progress | Callable[[Progress], Progress]) -> None:
+        with self._lock:
+            self._progress = change(self._progress) if callable(change) else change
+            progress = self._progress
+        if self._on_progress is not None:
+            self._on_progress(progress)

@@ -1,0 +1,373 @@
+"""Read-side queries for the dashboard and exports. Figures come from the pre-aggregated
+`clusters` and `cluster_daily_stats` tables; raw tables are only read for drill-downs, always
+bounded by an id, a date range or a LIMIT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, and_, desc, func, or_, select
+
+from miner.models import (
+    Cluster,
+    ClusterDailyStat,
+    ClusterEvent,
+    ClusterNote,
+    Comment,
+    Issue,
+    Organization,
+    Ticket,
+    TicketAnalysis,
+)
+
+SEVERITY_ORDER = ["critical", "high", "medium", "low"]
+TRIAGE_STATUSES = ["new", "reviewing", "planned", "fixed", "wont_fix"]
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def start_dt(self) -> datetime:
+        return datetime.combine(self.start, time.min, UTC)
+
+    @property
+    def end_dt(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time.min, UTC)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @classmethod
+    def last(cls, days: int, today: date | None = None) -> Period:
+        today = today or datetime.now(UTC).date()
+        return cls(today - timedelta(days=days - 1), today)
+
+
+def _df(engine: Engine, query: Any) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+# --- overview -----------------------------------------------------------------------------------
+
+
+def has_data(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        tickets = conn.execute(select(func.count()).select_from(Ticket).where(Ticket.status != "deleted")).scalar_one()
+        issues = conn.execute(select(func.count()).select_from(Issue)).scalar_one()
+        clusters = conn.execute(select(func.count()).select_from(Cluster).where(Cluster.retired.is_(False))).scalar_one()
+    return {"tickets": int(tickets), "issues": int(issues), "clusters": int(clusters)}
+
+
+def overview_figures(engine: Engine, period: Period) -> dict[str, Any]:
+    """Headline numbers for the period, and the same for the period just before it."""
+
+    def window(start: datetime, end: datetime) -> dict[str, int]:
+        with engine.connect() as conn:
+            tickets = conn.execute(
+                select(func.count()).select_from(Ticket)
+                .where(Ticket.status != "deleted", Ticket.created_at >= start, Ticket.created_at < end)
+            ).scalar_one()
+            by_sev = dict(conn.execute(
+                select(Issue.severity, func.count()).where(
+                    Issue.ticket_created_at >= start, Issue.ticket_created_at < end)
+                .group_by(Issue.severity)
+            ).all())
+            with_issues = conn.execute(
+                select(func.count(func.distinct(Issue.ticket_id))).where(
+                    Issue.ticket_created_at >= start, Issue.ticket_created_at < end)
+            ).scalar_one()
+        return {
+            "tickets": int(tickets), "issues": int(sum(by_sev.values())),
+            "tickets_with_issues": int(with_issues),
+            "critical": int(by_sev.get("critical", 0)), "high": int(by_sev.get("high", 0)),
+        }
+
+    span = period.end_dt - period.start_dt
+    current = window(period.start_dt, period.end_dt)
+    previous = window(period.start_dt - span, period.start_dt)
+    return {"current": current, "previous": previous}
+
+
+def daily_totals(engine: Engine, period: Period) -> pd.DataFrame:
+    """Tickets per day with issues, from the daily stats (clustered issues)."""
+    q = (select(ClusterDailyStat.day, func.sum(ClusterDailyStat.tickets).label("tickets"),
+                func.sum(ClusterDailyStat.issues).label("issues"))
+         .where(ClusterDailyStat.day >= period.start, ClusterDailyStat.day <= period.end)
+         .group_by(ClusterDailyStat.day).order_by(ClusterDailyStat.day))
+    return _df(engine, q)
+
+
+def top_cluster_series(engine: Engine, period: Period, top: int = 8) -> pd.DataFrame:
+    """Daily tickets of the `top` clusters of the period (by tickets), others folded into 'Other'."""
+    ranking = (select(ClusterDailyStat.cluster_id, func.sum(ClusterDailyStat.tickets).label("n"))
+               .where(ClusterDailyStat.day >= period.start, ClusterDailyStat.day <= period.end)
+               .group_by(ClusterDailyStat.cluster_id).order_by(desc("n")).limit(top))
+    top_ids = [r.cluster_id for r in _df(engine, ranking).itertuples()]
+    if not top_ids:
+        return pd.DataFrame(columns=["day", "cluster_id", "name", "tickets"])
+    q = (select(ClusterDailyStat.day, ClusterDailyStat.cluster_id, Cluster.name, ClusterDailyStat.tickets)
+         .join(Cluster, Cluster.id == ClusterDailyStat.cluster_id)
+         .where(ClusterDailyStat.day >= period.start, ClusterDailyStat.day <= period.end,
+                ClusterDailyStat.cluster_id.in_(top_ids)))
+    df = _df(engine, q)
+    df["day"] = pd.to_datetime(df["day"])
+    # fill missing days with zero so stacked areas do not interpolate across gaps
+    days = pd.date_range(period.start, period.end, freq="D")
+    names = df.drop_duplicates("cluster_id").set_index("cluster_id")["name"].to_dict()
+    full = pd.MultiIndex.from_product([days, top_ids], names=["day", "cluster_id"])
+    df = df.set_index(["day", "cluster_id"])["tickets"].reindex(full, fill_value=0).reset_index()
+    df["name"] = df["cluster_id"].map(names)
+    order = {cid: i for i, cid in enumerate(top_ids)}
+    return df.sort_values(["day", "cluster_id"], key=lambda s: s.map(order) if s.name == "cluster_id" else s)
+
+
+# --- clusters -----------------------------------------------------------------------------------
+
+
+def cluster_table(engine: Engine, period: Period) -> pd.DataFrame:
+    """Every live cluster with its stored figures and its tickets within the period."""
+    in_period = (select(ClusterDailyStat.cluster_id, func.sum(ClusterDailyStat.tickets).label("period_tickets"),
+                        func.sum(ClusterDailyStat.issues).label("period_issues"))
+                 .where(ClusterDailyStat.day >= period.start, ClusterDailyStat.day <= period.end)
+                 .group_by(ClusterDailyStat.cluster_id).subquery())
+    q = (select(Cluster.id, Cluster.name, Cluster.category, Cluster.subcategory, Cluster.issue_type,
+                Cluster.triage_status, Cluster.ticket_count, Cluster.issue_count, Cluster.customer_count,
+                Cluster.count_7d, Cluster.count_prev_7d, Cluster.change_pct, Cluster.active,
+                Cluster.emerging, Cluster.emerging_reason, Cluster.first_seen, Cluster.last_seen,
+                Cluster.severity_mix, Cluster.name_pinned,
+                func.coalesce(in_period.c.period_tickets, 0).label("period_tickets"))
+         .outerjoin(in_period, in_period.c.cluster_id == Cluster.id)
+         .where(Cluster.retired.is_(False))
+         .order_by(desc("period_tickets"), desc(Cluster.ticket_count)))
+    df = _df(engine, q)
+    if not df.empty:
+        df["top_severity"] = df["severity_mix"].map(_top_severity)
+    return df
+
+
+def _top_severity(mix: dict[str, int] | None) -> str | None:
+    if not mix:
+        return None
+    for level in SEVERITY_ORDER:
+        if mix.get(level):
+            return level
+    return None
+
+
+def emerging_clusters(engine: Engine) -> pd.DataFrame:
+    q = (select(Cluster.id, Cluster.name, Cluster.emerging_reason, Cluster.count_7d, Cluster.customer_count,
+                Cluster.category, Cluster.triage_status)
+         .where(Cluster.retired.is_(False), Cluster.emerging.is_(True))
+         .order_by(desc(Cluster.count_7d)))
+    return _df(engine, q)
+
+
+def rising_clusters(engine: Engine, limit: int = 10, min_count: int = 5) -> pd.DataFrame:
+    q = (select(Cluster.id, Cluster.name, Cluster.count_7d, Cluster.count_prev_7d, Cluster.change_pct)
+         .where(Cluster.retired.is_(False), Cluster.count_7d >= min_count, Cluster.change_pct.is_not(None))
+         .order_by(desc(Cluster.change_pct)).limit(limit))
+    return _df(engine, q)
+
+
+def severity_mix(engine: Engine, period: Period) -> pd.DataFrame:
+    q = (select(Issue.category, Issue.severity, func.count().label("issues"))
+         .where(Issue.ticket_created_at >= period.start_dt, Issue.ticket_created_at < period.end_dt)
+         .group_by(Issue.category, Issue.severity))
+    return _df(engine, q)
+
+
+def get_cluster(engine: Engine, cluster_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(Cluster.__table__).where(Cluster.id == cluster_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def cluster_choices(engine: Engine) -> list[tuple[int, str]]:
+    q = select(Cluster.id, Cluster.name).where(Cluster.retired.is_(False)).order_by(desc(Cluster.ticket_count))
+    with engine.connect() as conn:
+        return [(r.id, r.name) for r in conn.execute(q)]
+
+
+def cluster_daily(engine: Engine, cluster_id: int, period: Period) -> pd.DataFrame:
+    q = (select(ClusterDailyStat.day, ClusterDailyStat.issues, ClusterDailyStat.tickets,
+                ClusterDailyStat.customers)
+         .where(ClusterDailyStat.cluster_id == cluster_id, ClusterDailyStat.day >= period.start,
+                ClusterDailyStat.day <= period.end)
+         .order_by(ClusterDailyStat.day))
+    df = _df(engine, q)
+    days = pd.date_range(period.start, period.end, freq="D")
+    if df.empty:
+        return pd.DataFrame({"day": days, "issues": 0, "tickets": 0, "customers": 0})
+    df["day"] = pd.to_datetime(df["day"])
+    return df.set_index("day").reindex(days, fill_value=0).rename_axis("day").reset_index()
+
+
+def cluster_customers_cumulative(engine: Engine, cluster_id: int, period: Period) -> pd.DataFrame:
+    """Distinct customers affected so far, by day (first appearance of each customer)."""
+    customer = func.coalesce(Issue.organization_id, -Issue.requester_id)
+    q = (select(customer.label("customer"), func.min(Issue.ticket_created_at).label("first"))
+         .join(Ticket, Ticket.id == Issue.ticket_id)
+         .where(Issue.cluster_id == cluster_id, Ticket.status != "deleted")
+         .group_by(customer))
+    df = _df(engine, q)
+    days = pd.date_range(period.start, period.end, freq="D")
+    if df.empty:
+        return pd.DataFrame({"day": days, "customers": 0})
+    first = pd.to_datetime(df["first"], utc=True).dt.tz_convert(None).dt.normalize()
+    counts = first.value_counts().sort_index().cumsum()
+    series = counts.reindex(counts.index.union(days)).ffill().fillna(0).reindex(days)
+    return pd.DataFrame({"day": days, "customers": series.astype(int).to_numpy()})
+
+
+def cluster_issues(engine: Engine, cluster_id: int, limit: int = 200) -> pd.DataFrame:
+    q = (select(Issue.id.label("issue_id"), Issue.ticket_id, Ticket.subject, Issue.summary,
+                Issue.representative_quote, Issue.severity, Issue.issue_type, Issue.confidence,
+                Issue.ticket_created_at, Issue.cluster_pinned, Organization.name.label("organization"),
+                Issue.organization_id)
+         .join(Ticket, Ticket.id == Issue.ticket_id)
+         .outerjoin(Organization, Organization.id == Issue.organization_id)
+         .where(Issue.cluster_id == cluster_id, Ticket.status != "deleted")
+         .order_by(desc(Issue.ticket_created_at)).limit(limit))
+    return _df(engine, q)
+
+
+def representative_quotes(engine: Engine, cluster_id: int, limit: int = 5) -> pd.DataFrame:
+    """High-confidence quotes from different customers, most similar to the cluster centre first."""
+    q = (select(Issue.representative_quote, Issue.ticket_id, Issue.severity, Issue.organization_id,
+                Issue.requester_id)
+         .where(Issue.cluster_id == cluster_id)
+         .order_by(desc(func.coalesce(Issue.cluster_similarity, 0)), desc(Issue.confidence)).limit(limit * 6))
+    df = _df(engine, q)
+    if df.empty:
+        return df
+    df["customer"] = df["organization_id"].fillna(-df["requester_id"].fillna(0))
+    return df.drop_duplicates("customer").drop_duplicates("representative_quote").head(limit)
+
+
+def cluster_notes(engine: Engine, cluster_id: int) -> pd.DataFrame:
+    q = (select(ClusterNote.created_at, ClusterNote.author, ClusterNote.body)
+         .where(ClusterNote.cluster_id == cluster_id).order_by(desc(ClusterNote.created_at)))
+    return _df(engine, q)
+
+
+def cluster_events(engine: Engine, cluster_id: int, limit: int = 50) -> pd.DataFrame:
+    q = (select(ClusterEvent.created_at, ClusterEvent.action, ClusterEvent.author, ClusterEvent.detail)
+         .where(ClusterEvent.cluster_id == cluster_id).order_by(desc(ClusterEvent.id)).limit(limit))
+    return _df(engine, q)
+
+
+# --- tickets ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    text: str = ""
+    period: Period | None = None
+    statuses: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    with_issues: bool | None = None  # None = all, True = only with issues, False = only without
+    cluster_id: int | None = None
+
+
+def search_tickets(engine: Engine, f: TicketFilter, limit: int = 200) -> pd.DataFrame:
+    """Tickets matching the filters, newest first, with their issues summarised in one column."""
+    conds: list[Any] = [Ticket.status != "deleted"]
+    if f.period is not None:
+        conds += [Ticket.created_at >= f.period.start_dt, Ticket.created_at < f.period.end_dt]
+    if f.statuses:
+        conds.append(Ticket.status.in_(f.statuses))
+    if f.text.strip():
+        needle = f"%{f.text.strip().lower()}%"
+        if f.text.strip().isdigit():
+            conds.append(or_(Ticket.id == int(f.text.strip()), func.lower(Ticket.subject).like(needle)))
+        else:
+            conds.append(or_(func.lower(Ticket.subject).like(needle), func.lower(Ticket.description).like(needle)))
+    issue_conds: list[Any] = []
+    if f.categories:
+        issue_conds.append(Issue.category.in_(f.categories))
+    if f.severities:
+        issue_conds.append(Issue.severity.in_(f.severities))
+    if f.cluster_id is not None:
+        issue_conds.append(Issue.cluster_id == f.cluster_id)
+    if issue_conds or f.with_issues:
+        conds.append(Ticket.id.in_(select(Issue.ticket_id).where(and_(*issue_conds)) if issue_conds
+                                   else select(Issue.ticket_id)))
+    elif f.with_issues is False:
+        conds.append(Ticket.id.not_in(select(Issue.ticket_id)))
+    q = (select(Ticket.id, Ticket.subject, Ticket.status, Ticket.created_at, Ticket.organization_id,
+                Organization.name.label("organization"), TicketAnalysis.state.label("analysis"),
+                TicketAnalysis.issue_count, TicketAnalysis.no_issue_reason)
+         .outerjoin(Organization, Organization.id == Ticket.organization_id)
+         .outerjoin(TicketAnalysis, TicketAnalysis.ticket_id == Ticket.id)
+         .where(*conds).order_by(desc(Ticket.created_at)).limit(limit))
+    df = _df(engine, q)
+    if df.empty:
+        return df
+    issues = _df(engine, select(Issue.ticket_id, Issue.summary, Issue.category, Issue.severity, Issue.cluster_id)
+                 .where(Issue.ticket_id.in_(df["id"].tolist())))
+    joined = issues.groupby("ticket_id")["summary"].apply(lambda s: " | ".join(s)) if not issues.empty else {}
+    df["issues"] = df["id"].map(joined).fillna("")
+    return df
+
+
+def ticket_detail(engine: Engine, ticket_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        ticket = conn.execute(select(Ticket.__table__).where(Ticket.id == ticket_id)).first()
+        if ticket is None:
+            return None
+        comments = conn.execute(select(Comment.__table__).where(Comment.ticket_id == ticket_id)
+                                .order_by(Comment.created_at, Comment.id)).all()
+        issues = conn.execute(select(Issue.__table__, Cluster.name.label("cluster_name"))
+                              .outerjoin(Cluster, Cluster.id == Issue.cluster_id)
+                              .where(Issue.ticket_id == ticket_id)).all()
+        analysis = conn.execute(select(TicketAnalysis.__table__).where(TicketAnalysis.ticket_id == ticket_id)).first()
+        org = conn.execute(select(Organization.name).where(Organization.id == ticket.organization_id)).scalar()
+    return {
+        "ticket": dict(ticket._mapping),
+        "organization": org,
+        "comments": [dict(c._mapping) for c in comments],
+        "issues": [dict(i._mapping) for i in issues],
+        "analysis": dict(analysis._mapping) if analysis else None,
+    }
+
+
+def categories_in_use(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(r for r in conn.execute(select(Issue.category).distinct()).scalars() if r)
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+
+def export_issues(engine: Engine, period: Period) -> pd.DataFrame:
+    q = (select(Issue.id, Issue.ticket_id, Issue.ticket_created_at, Issue.category, Issue.subcategory,
+                Issue.issue_type, Issue.severity, Issue.summary, Issue.detail, Issue.representative_quote,
+                Issue.confidence, Issue.cluster_id, Cluster.name.label("cluster_name"),
+                Issue.organization_id, Organization.name.label("organization"))
+         .join(Ticket, Ticket.id == Issue.ticket_id)
+         .outerjoin(Cluster, Cluster.id == Issue.cluster_id)
+         .outerjoin(Organization, Organization.id == Issue.organization_id)
+         .where(Ticket.status != "deleted", Issue.ticket_created_at >= period.start_dt,
+                Issue.ticket_created_at < period.end_dt)
+         .order_by(Issue.ticket_created_at))
+    return _df(engine, q)
+
+
+def export_clusters(engine: Engine, period: Period) -> pd.DataFrame:
+    df = cluster_table(engine, period)
+    if df.empty:
+        return df
+    df = df.copy()
+    df["severity_mix"] = df["severity_mix"].map(lambda m: ", ".join(f"{k}:{v}" for k, v in (m or {}).items()))
+    return df

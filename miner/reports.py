@@ -1,0 +1,128 @@
+"""The weekly digest: top, rising and emerging clusters of the last 7 days, as Markdown and HTML,
+stored in table `reports` and downloadable from the dashboard. Also the monthly clean-up."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Table, delete, desc, insert, select
+
+from miner import db
+from miner.models import Cluster, HealthCheck, LLMCall, Report
+from miner.queries import Period, overview_figures
+
+clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
+reports_t: Table = Report.__table__  # type: ignore[assignment]
+calls_t: Table = LLMCall.__table__  # type: ignore[assignment]
+health_t: Table = HealthCheck.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Digest:
+    period: Period
+    figures: dict[str, Any]
+    top: list[dict[str, Any]]
+    rising: list[dict[str, Any]]
+    emerging: list[dict[str, Any]]
+
+
+def build_digest(engine: Engine, *, today: datetime | None = None, limit: int = 10) -> Digest:
+    today = today or datetime.now(UTC)
+    period = Period.last(7, today.date())
+    cols = [clusters_t.c.id, clusters_t.c.name, clusters_t.c.count_7d, clusters_t.c.count_prev_7d,
+            clusters_t.c.change_pct, clusters_t.c.customer_count, clusters_t.c.emerging_reason,
+            clusters_t.c.triage_status]
+    live = clusters_t.c.retired.is_(False)
+    with engine.connect() as conn:
+        top = [dict(r._mapping) for r in conn.execute(
+            select(*cols).where(live, clusters_t.c.count_7d > 0).order_by(desc(clusters_t.c.count_7d)).limit(limit))]
+        rising = [dict(r._mapping) for r in conn.execute(
+            select(*cols).where(live, clusters_t.c.count_7d >= 5, clusters_t.c.change_pct > 0)
+            .order_by(desc(clusters_t.c.change_pct)).limit(limit))]
+        emerging = [dict(r._mapping) for r in conn.execute(
+            select(*cols).where(live, clusters_t.c.emerging.is_(True)).order_by(desc(clusters_t.c.count_7d)))]
+    return Digest(period, overview_figures(engine, period), top, rising, emerging)
+
+
+def _change(row: dict[str, Any]) -> str:
+    return "new" if row["change_pct"] is None else f"{row['change_pct']:+.0f}%"
+
+
+def to_markdown(d: Digest) -> str:
+    f = d.figures["current"]
+    lines = [
+        f"# Product issues: week of {d.period.start:%b %d} - {d.period.end:%b %d, %Y}",
+        "",
+        f"{f['tickets']:,} tickets, {f['issues']:,} product issues "
+        f"({f['critical']} critical, {f['high']} high).",
+        "",
+        "## Emerging",
+    ]
+    lines += [f"- **{r['name']}** (#{r['id']}): {r['emerging_reason']}" for r in d.emerging] or ["- none this week"]
+    lines += ["", "## Top clusters (tickets in the last 7 days)", "",
+              "| # | Cluster | Tickets | Change | Customers | Status |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['id']} | {r['name']} | {r['count_7d']} | {_change(r)} | {r['customer_count']} | "
+              f"{r['triage_status']} |" for r in d.top]
+    lines += ["", "## Rising fastest", ""]
+    lines += [f"- **{r['name']}** (#{r['id']}): {r['count_prev_7d']} -> {r['count_7d']} tickets ({_change(r)})"
+              for r in d.rising] or ["- nothing rising"]
+    return "\n".join(lines) + "\n"
+
+
+def to_html(d: Digest) -> str:
+    e = html.escape
+    f = d.figures["current"]
+
+    def rows(items: list[dict[str, Any]]) -> str:
+        return "".join(
+            f"<tr><td>{r['id']}</td><td>{e(r['name'])}</td><td>{r['count_7d']}</td><td>{e(_change(r))}</td>"
+            f"<td>{r['customer_count']}</td><td>{e(r['triage_status'])}</td></tr>" for r in items)
+
+    emerging = "".join(f"<li><b>{e(r['name'])}</b> (#{r['id']}): {e(r['emerging_reason'] or '')}</li>"
+                       for r in d.emerging) or "<li>none this week</li>"
+    rising = "".join(f"<li><b>{e(r['name'])}</b> (#{r['id']}): {r['count_prev_7d']} &rarr; {r['count_7d']} "
+                     f"tickets ({e(_change(r))})</li>" for r in d.rising) or "<li>nothing rising</li>"
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Product issues {d.period.start} to {d.period.end}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#1f2937}}
+table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #e5e7eb;padding:6px;text-align:left}}
+h1{{font-size:1.5em}}</style></head><body>
+<h1>Product issues: week of {d.period.start:%b %d} - {d.period.end:%b %d, %Y}</h1>
+<p>{f['tickets']:,} tickets, {f['issues']:,} product issues ({f['critical']} critical, {f['high']} high).</p>
+<h2>Emerging</h2><ul>{emerging}</ul>
+<h2>Top clusters (tickets in the last 7 days)</h2>
+<table><tr><th>#</th><th>Cluster</th><th>Tickets</th><th>Change</th><th>Customers</th><th>Status</th></tr>{rows(d.top)}</table>
+<h2>Rising fastest</h2><ul>{rising}</ul>
+</body></html>
+"""
+
+
+def generate_weekly_report(engine: Engine, *, today: datetime | None = None) -> int:
+    digest = build_digest(engine, today=today)
+    with db.write_transaction(engine) as conn:
+        return int(conn.execute(insert(reports_t).values(
+            kind="weekly", period_start=digest.period.start_dt, period_end=digest.period.end_dt,
+            created_at=datetime.now(UTC), markdown=to_markdown(digest), html=to_html(digest),
+        )).inserted_primary_key[0])
+
+
+def list_reports(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            select(reports_t).order_by(desc(reports_t.c.id)).limit(limit))]
+
+
+def cleanup(engine: Engine, retention_days: int) -> dict[str, int]:
+    """Prune run history, LLM call records and reports older than the retention period."""
+    from miner.tasks.runs import prune_runs
+
+    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+    removed = {"task_runs": prune_runs(engine, retention_days)}
+    with db.write_transaction(engine) as conn:
+        removed["llm_calls"] = conn.execute(delete(calls_t).where(calls_t.c.created_at < cutoff)).rowcount
+        removed["reports"] = conn.execute(delete(reports_t).where(reports_t.c.created_at < cutoff)).rowcount
+        removed["health_checks"] = conn.execute(delete(health_t).where(health_t.c.checked_at < cutoff)).rowcount
+    return removed

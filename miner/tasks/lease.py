@@ -1,0 +1,159 @@
+"""Leases: a row per name in table `leases`, held by one process at a time, kept alive by heartbeats.
+
+Works the same on SQLite and PostgreSQL (a conditional UPDATE is atomic on both), across threads,
+processes and hosts. A holder that stops heartbeating loses the lease after `ttl`; a holder on this
+host whose process is gone loses it at once, so a SIGKILLed run never blocks the next one for long.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, Table, select, update
+
+from miner import db
+from miner.models import Lease
+
+leases_t: Table = Lease.__table__  # type: ignore[assignment]
+HOST = socket.gethostname()
+
+
+def _start_ticks(pid: int) -> str:
+    """The process start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "?"
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else "?"
+
+
+def new_holder() -> str:
+    """host:pid:start-ticks:random - unique per process and per lease-taking object."""
+    return f"{HOST}:{os.getpid()}:{_start_ticks(os.getpid())}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_is_dead(holder: str | None) -> bool:
+    """True only when we can prove it: same host, and that process is gone or a zombie."""
+    if not holder:
+        return True
+    parts = holder.split(":")
+    if len(parts) < 4 or parts[0] != HOST:
+        return False
+    try:
+        pid = int(parts[1])
+    except ValueError:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return True
+    if state in ("Z", "X"):
+        return True
+    return parts[2] not in ("?", _start_ticks(pid))
+
+
+@dataclass(frozen=True)
+class LeaseInfo:
+    name: str
+    holder: str | None
+    run_id: int | None
+    acquired_at: datetime | None
+    heartbeat_at: datetime | None
+    expires_at: datetime | None
+
+    def is_free(self, now: datetime | None = None) -> bool:
+        now = now or datetime.now(UTC)
+        return self.holder is None or self.expires_at is None or self.expires_at < now
+
+
+class LeaseLock:
+    """One named lease. `acquire()` never blocks: it says whether this holder now has it."""
+
+    def __init__(self, engine: Engine, name: str, *, ttl: float = 60.0, holder: str | None = None):
+        self.engine = engine
+        self.name = name
+        self.ttl = timedelta(seconds=ttl)
+        self.holder = holder or new_holder()
+
+    def acquire(self, run_id: int | None = None) -> bool:
+        now = datetime.now(UTC)
+        with db.write_transaction(self.engine) as conn:
+            db.upsert(conn, leases_t, [{"name": self.name}], key=["name"])
+            current = conn.execute(select(leases_t).where(leases_t.c.name == self.name)).one()
+            free = (
+                current.holder is None
+                or current.holder == self.holder
+                or current.expires_at is None
+                or current.expires_at < now
+                or holder_is_dead(current.holder)
+            )
+            if not free:
+                return False
+            # Compare-and-set on the holder we saw, so two takers cannot both win.
+            cond = leases_t.c.holder.is_(None) if current.holder is None else leases_t.c.holder == current.holder
+            taken = conn.execute(
+                update(leases_t)
+                .where(leases_t.c.name == self.name, cond)
+                .values(holder=self.holder, run_id=run_id, acquired_at=now, heartbeat_at=now,
+                        expires_at=now + self.ttl)
+            ).rowcount
+            return taken == 1
+
+    def renew(self, run_id: int | None = None) -> bool:
+        """Extend the lease; False means it was lost (expired and taken by someone else)."""
+        now = datetime.now(UTC)
+        values: dict[str, object] = {"heartbeat_at": now, "expires_at": now + self.ttl}
+        if run_id is not None:
+            values["run_id"] = run_id
+        with db.write_transaction(self.engine) as conn:
+            return conn.execute(
+                update(leases_t)
+                .where(leases_t.c.name == self.name, leases_t.c.holder == self.holder)
+                .values(**values)
+            ).rowcount == 1
+
+    def release(self) -> None:
+        with db.write_transaction(self.engine) as conn:
+            conn.execute(
+                update(leases_t)
+                .where(leases_t.c.name == self.name, leases_t.c.holder == self.holder)
+                .values(holder=None, run_id=None, expires_at=None)
+            )
+
+    def info(self) -> LeaseInfo | None:
+        return read_lease(self.engine, self.name)
+
+    @property
+    def held(self) -> bool:
+        info = self.info()
+        return bool(info and info.holder == self.holder and not info.is_free())
+
+
+def read_lease(engine: Engine, name: str) -> LeaseInfo | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(leases_t).where(leases_t.c.name == name)).first()
+    if row is None:
+        return None
+    return LeaseInfo(**row._mapping)
+
+
+def force_release(engine: Engine, name: str, holder: str) -> None:
+    """Release a lease held by `holder` (used when that holder is known to be dead)."""
+    with db.write_transaction(engine) as conn:
+        conn.execute(
+            update(leases_t)
+            .where(leases_t.c.name == name, leases_t.c.holder == holder)
+            .values(holder=None, run_id=None, expires_at=None)
+        )

@@ -1,0 +1,155 @@
+"""Executing one run: the run lease, a `task_runs` row, heartbeats with live progress, the outcome.
+
+Every way of starting work (dashboard button, REST call, schedule, CLI) goes through `Runner.execute`,
+so there is exactly one lock and one history for all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from miner.errors import MinerError, describe
+from miner.progress import Cancelled, RunControl
+from miner.tasks import runs
+from miner.tasks.lease import LeaseLock, new_holder
+
+log = logging.getLogger(__name__)
+
+RUN_LEASE = "run"
+TaskFn = Callable[[RunControl, dict[str, Any]], None]
+
+
+class Busy(MinerError):
+    """Another run holds the run lease."""
+
+    def __init__(self, running: runs.RunView | None) -> None:
+        self.running = running
+        if running is None:
+            super().__init__("Another run is already in progress; try again when it has finished.")
+        else:
+            progress = f", {running.stage}" if running.stage else ""
+            if running.total:
+                progress += f" {running.done}/{running.total}"
+            super().__init__(
+                f"A {running.kind} run (#{running.id}, started "
+                f"{running.started_at:%Y-%m-%d %H:%M} UTC by {running.trigger}{progress}) is "
+                "already running; try again when it has finished, or cancel it."
+            )
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: int
+    status: str
+    result: dict[str, Any]
+    error: str | None
+
+
+class Runner:
+    """Runs task functions under the single run lease and records them in `task_runs`."""
+
+    def __init__(self, engine: Engine, *, ttl: float = 60.0, beat_interval: float = 1.0) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self.beat_interval = beat_interval
+
+    def claim(
+        self, kind: str, trigger: str, params: dict[str, Any], *, job_id: str | None = None,
+        exclusive: bool = True,
+    ) -> tuple[LeaseLock | None, int]:
+        """Take the run lease (if `exclusive`) and open a `running` row, or raise Busy."""
+        runs.recover_stale_runs(self.engine, stale_after=self.ttl)
+        if not exclusive:  # read-mostly housekeeping (reports, cleanup) runs beside anything
+            return None, runs.start_run(self.engine, kind, trigger, params,
+                                        holder=new_holder(), job_id=job_id)
+        lease = LeaseLock(self.engine, RUN_LEASE, ttl=self.ttl)
+        if not lease.acquire():
+            raise Busy(runs.running_run(self.engine))
+        try:
+            run_id = runs.start_run(self.engine, kind, trigger, params, holder=lease.holder,
+                                    job_id=job_id)
+            lease.renew(run_id)
+        except BaseException:
+            lease.release()
+            raise
+        return lease, run_id
+
+    def execute(
+        self,
+        kind: str,
+        fn: TaskFn,
+        *,
+        trigger: str,
+        params: dict[str, Any] | None = None,
+        job_id: str | None = None,
+        control: RunControl | None = None,
+        claimed: tuple[LeaseLock | None, int] | None = None,
+        exclusive: bool = True,
+    ) -> RunOutcome:
+        """Run `fn(control, result)` to the end; never raises for a failure of `fn` itself."""
+        params = params or {}
+        lease, run_id = claimed or self.claim(kind, trigger, params, job_id=job_id,
+                                              exclusive=exclusive)
+        control = control or RunControl()
+        control.run_id = run_id
+        result: dict[str, Any] = {}
+        stop = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(lease, run_id, control, stop),
+                                name=f"run-{run_id}-heartbeat", daemon=True)
+        beat.start()
+        log.info("run %s started: %s (%s) %s", run_id, kind, trigger, params)
+        status, error = "succeeded", None
+        try:
+            fn(control, result)
+        except Cancelled:
+            status, error = "cancelled", "Cancelled by request; work committed so far is kept."
+        except Exception as exc:  # the run fails, the worker/scheduler/CLI carries on
+            status, error = "failed", describe(exc)
+            if isinstance(exc, MinerError):
+                log.error("run %s (%s) failed: %s", run_id, kind, error)
+            else:
+                log.exception("run %s (%s) failed", run_id, kind)
+        except BaseException as exc:  # Ctrl+C or interpreter shutdown: record, then let it through
+            status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "interrupted"
+            error = "Stopped by the user (Ctrl+C)" if status == "cancelled" else describe(exc)
+            raise
+        finally:
+            stop.set()
+            beat.join()
+            cost = result.get("llm_cost_usd")
+            try:
+                runs.finish_run(self.engine, run_id, status, result=result, error=error,
+                                llm_cost_usd=float(cost) if cost is not None else None,
+                                progress=control.progress)
+            finally:
+                if lease is not None:
+                    lease.release()
+        log.info("run %s %s: %s", run_id, status, error or _short(result))
+        return RunOutcome(run_id, status, result, error)
+
+    def _beat(self, lease: LeaseLock | None, run_id: int, control: RunControl, stop: threading.Event) -> None:
+        renew_every = max(self.beat_interval, self.ttl / 6)
+        since_renew = 0.0
+        while not stop.wait(self.beat_interval):
+            try:
+                if runs.heartbeat(self.engine, run_id, control.progress) and not control.cancelled:
+                    log.info("run %s: cancel requested", run_id)
+                    control.cancel()
+                since_renew += self.beat_interval
+                if lease is not None and since_renew >= renew_every:
+                    since_renew = 0.0
+                    if not lease.renew(run_id):
+                        log.error("run %s lost its lease; cancelling it", run_id)
+                        control.cancel()
+            except Exception:  # a missed heartbeat is retried on the next tick
+                log.warning("heartbeat for run %s failed", run_id, exc_info=True)
+
+
+def _short(result: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in list(result.items())[:8] if not isinstance(v, dict | list))

@@ -1,0 +1,215 @@
+"""Run history (table `task_runs`): create, update, finish, list, and recover stuck runs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Table, delete, desc, insert, select, update
+
+from miner import db
+from miner.models import TaskRun
+from miner.progress import Progress
+from miner.tasks.lease import force_release, holder_is_dead
+
+log = logging.getLogger(__name__)
+
+runs_t: Table = TaskRun.__table__  # type: ignore[assignment]
+
+KINDS = ("sync", "analyze", "cluster", "trends", "pipeline", "health_check", "weekly_report",
+         "monthly_cleanup")  # fmt: skip
+TRIGGERS = ("dashboard", "schedule", "api", "cli")
+STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted", "skipped")
+FINAL = frozenset(STATUSES) - {"running"}
+
+
+@dataclass(frozen=True)
+class RunView:
+    id: int
+    kind: str
+    trigger: str
+    params: dict[str, Any]
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    stage: str | None
+    done: int | None
+    total: int | None
+    message: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    llm_cost_usd: float | None
+    holder: str | None
+    job_id: str | None
+    cancel_requested: bool
+
+    @property
+    def duration_seconds(self) -> float | None:
+        end = self.finished_at or (datetime.now(UTC) if self.status == "running" else None)
+        return (end - self.started_at).total_seconds() if end else None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "holder"}
+        for key in ("started_at", "finished_at", "heartbeat_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        data["duration_seconds"] = self.duration_seconds
+        return data
+
+
+def start_run(
+    engine: Engine,
+    kind: str,
+    trigger: str,
+    params: dict[str, Any],
+    *,
+    holder: str,
+    job_id: str | None = None,
+) -> int:
+    now = datetime.now(UTC)
+    with db.write_transaction(engine) as conn:
+        return int(
+            conn.execute(
+                insert(runs_t).values(
+                    kind=kind, trigger=trigger, params=params, status="running", started_at=now,
+                    heartbeat_at=now, holder=holder, job_id=job_id, stage="Starting", done=0,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+        )
+
+
+def heartbeat(engine: Engine, run_id: int, progress: Progress | None) -> bool:
+    """Record liveness and progress; returns True when someone asked to cancel this run."""
+    values: dict[str, Any] = {"heartbeat_at": datetime.now(UTC)}
+    if progress is not None:
+        values.update(stage=progress.stage[:64], done=progress.done, total=progress.total,
+                      message=progress.message[:2000])
+    with db.write_transaction(engine) as conn:
+        conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
+        return bool(
+            conn.execute(select(runs_t.c.cancel_requested).where(runs_t.c.id == run_id)).scalar()
+        )
+
+
+def request_cancel(engine: Engine, run_id: int) -> bool:
+    """Ask the process running `run_id` (maybe another replica) to stop at its next check."""
+    with db.write_transaction(engine) as conn:
+        return conn.execute(
+            update(runs_t)
+            .where(runs_t.c.id == run_id, runs_t.c.status == "running")
+            .values(cancel_requested=True)
+        ).rowcount == 1
+
+
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    status: str,
+    *,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+    llm_cost_usd: float | None = None,
+    progress: Progress | None = None,
+) -> None:
+    assert status in FINAL, status
+    values: dict[str, Any] = {
+        "status": status, "finished_at": datetime.now(UTC), "result": result, "error": error,
+        "llm_cost_usd": llm_cost_usd,
+    }
+    if progress is not None:
+        values.update(stage=progress.stage[:64], done=progress.done, total=progress.total,
+                      message=progress.message[:2000])
+    with db.write_transaction(engine) as conn:
+        conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
+
+
+def record_skipped(
+    engine: Engine, kind: str, trigger: str, params: dict[str, Any], reason: str,
+    job_id: str | None = None,
+) -> int:
+    now = datetime.now(UTC)
+    with db.write_transaction(engine) as conn:
+        return int(
+            conn.execute(
+                insert(runs_t).values(
+                    kind=kind, trigger=trigger, params=params, status="skipped", started_at=now,
+                    finished_at=now, error=reason, job_id=job_id,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+        )
+
+
+def recover_stale_runs(engine: Engine, *, stale_after: float = 60.0) -> list[int]:
+    """Mark `running` rows whose process is gone (or silent for `stale_after`) as interrupted.
+
+    Called at start-up and before taking the run lease: the seed's "worker stuck in running"
+    cannot outlive the process that was running it.
+    """
+    cutoff = datetime.now(UTC) - timedelta(seconds=stale_after)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(runs_t.c.id, runs_t.c.holder, runs_t.c.heartbeat_at).where(runs_t.c.status == "running")
+        ).all()
+    recovered = []
+    for row in rows:
+        if holder_is_dead(row.holder) or row.heartbeat_at is None or row.heartbeat_at < cutoff:
+            with db.write_transaction(engine) as conn:
+                changed = conn.execute(
+                    update(runs_t)
+                    .where(runs_t.c.id == row.id, runs_t.c.status == "running")
+                    .values(status="interrupted", finished_at=datetime.now(UTC),
+                            error="The process running this was stopped before it finished "
+                                  "(restart, crash or kill). Work committed before that is kept.")
+                ).rowcount
+            if row.holder:
+                force_release(engine, "run", row.holder)
+            if changed:
+                log.warning("run %s was interrupted (holder %s gone)", row.id, row.holder)
+                recovered.append(row.id)
+    return recovered
+
+
+def get_run(engine: Engine, run_id: int) -> RunView | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(runs_t).where(runs_t.c.id == run_id)).first()
+    return RunView(**row._mapping) if row else None
+
+
+def recent_runs(
+    engine: Engine, *, limit: int = 50, kind: str | None = None, status: str | None = None,
+    job_id: str | None = None, offset: int = 0,
+) -> list[RunView]:
+    query = select(runs_t).order_by(desc(runs_t.c.id)).limit(limit).offset(offset)
+    if kind:
+        query = query.where(runs_t.c.kind == kind)
+    if job_id:
+        query = query.where(runs_t.c.job_id == job_id)
+    if status:
+        query = query.where(runs_t.c.status == status)
+    with engine.connect() as conn:
+        return [RunView(**row._mapping) for row in conn.execute(query)]
+
+
+def running_run(engine: Engine) -> RunView | None:
+    runs = recent_runs(engine, limit=1, status="running")
+    return runs[0] if runs else None
+
+
+def last_finished(engine: Engine, kind: str | None = None) -> RunView | None:
+    query = select(runs_t).where(runs_t.c.status.in_(["succeeded", "failed", "cancelled",
+                                                      "interrupted"]))
+    if kind:
+        query = query.where(runs_t.c.kind == kind)
+    with engine.connect() as conn:
+        row = conn.execute(query.order_by(desc(runs_t.c.id)).limit(1)).first()
+    return RunView(**row._mapping) if row else None
+
+
+def prune_runs(engine: Engine, older_than_days: int) -> int:
+    cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+    with db.write_transaction(engine) as conn:
+        return conn.execute(
+            delete(runs_t).where(runs_t.c.started_at < cutoff, runs_t.c.status != "running")
+        ).rowcount

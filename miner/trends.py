@@ -1,0 +1,264 @@
+"""Trends: per-cluster daily figures, 7-day change, activity and emerging-issue detection.
+
+`cluster_daily_stats` is updated incrementally: only days touched since the last run (issues whose
+`updated_at` moved past the watermark, plus days recorded in `trend_dirty_days` when issues were
+deleted) are recomputed, for all clusters at once. Per-cluster figures are then refreshed on the
+`clusters` table, so dashboard pages read small, pre-aggregated rows. Days are UTC calendar days.
+
+Emerging, with a one-line reason stored for the dashboard:
+- new: first seen within the last 14 days with at least MIN_NEW_TICKETS tickets;
+- rising: the last 7 days carry at least MIN_RISE_TICKETS tickets, at least RISE_FACTOR times the
+  weekly average of the 28 days before, and the rise is significant (one-sided Poisson p < 0.01).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Table, bindparam, case, delete, distinct, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from miner import db
+from miner.models import AppState, Cluster, ClusterDailyStat, DirtyDay, Issue, Ticket
+from miner.progress import RunControl
+
+log = logging.getLogger(__name__)
+
+issues_t: Table = Issue.__table__  # type: ignore[assignment]
+tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
+clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
+daily_t: Table = ClusterDailyStat.__table__  # type: ignore[assignment]
+dirty_t: Table = DirtyDay.__table__  # type: ignore[assignment]
+state_t: Table = AppState.__table__  # type: ignore[assignment]
+
+WATERMARK = "trends_watermark"
+NEW_WINDOW_DAYS = 14
+MIN_NEW_TICKETS = 8
+MIN_RISE_TICKETS = 8
+RISE_FACTOR = 2.0
+BASELINE_DAYS = 28
+ACTIVE_DAYS = 14
+DAY_CHUNK = 60
+
+
+@dataclass
+class TrendsResult:
+    days_recomputed: int = 0
+    clusters: int = 0
+    active: int = 0
+    emerging: int = 0
+    full: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def customer_key() -> Any:
+    """Unique customers are organisations, else requesters (negated so the two never collide)."""
+    return func.coalesce(issues_t.c.organization_id, -issues_t.c.requester_id)
+
+
+def update_trends(engine: Engine, *, control: RunControl | None = None, full: bool = False,
+                  today: date | None = None, result: TrendsResult | None = None) -> TrendsResult:
+    control = control or RunControl()
+    result = result if result is not None else TrendsResult()
+    started = datetime.now(UTC)
+    today = today or started.date()
+    control.stage("Updating trends")
+    with db.write_transaction(engine) as conn:
+        watermark = _read_watermark(conn)
+        result.full = full or watermark is None
+        days = _dirty_days(conn, None if result.full else watermark)
+        if result.full:
+            conn.execute(delete(daily_t))
+        control.update(total=len(days) + 1, message=f"{len(days)} days to recompute")
+        for start in range(0, len(days), DAY_CHUNK):
+            control.check()
+            chunk = days[start:start + DAY_CHUNK]
+            _recompute_days(conn, chunk)
+            control.update(done=start + len(chunk))
+        conn.execute(delete(dirty_t))
+        result.days_recomputed = len(days)
+        figures = refresh_cluster_figures(conn, today)
+        result.clusters, result.active, result.emerging = figures
+        _write_watermark(conn, started)
+    control.update(done=len(days) + 1, message=f"{result.emerging} emerging of {result.clusters} clusters")
+    result.seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
+    log.info("trends: %d days recomputed, %d clusters, %d emerging", result.days_recomputed,
+             result.clusters, result.emerging)
+    return result
+
+
+def _read_watermark(conn: Connection) -> datetime | None:
+    value = conn.execute(select(state_t.c.value).where(state_t.c.key == WATERMARK)).scalar()
+    return datetime.fromisoformat(value) if value else None
+
+
+def _write_watermark(conn: Connection, when: datetime) -> None:
+    db.upsert(conn, state_t, [{"key": WATERMARK, "value": when.isoformat(), "updated_at": when}],
+              key=["key"], update=["value", "updated_at"])
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _dirty_days(conn: Connection, since: datetime | None) -> list[date]:
+    day = func.date(issues_t.c.ticket_created_at)
+    query = select(distinct(day))
+    if since is not None:
+        query = query.where(issues_t.c.updated_at > since)
+    days = {_as_date(d) for d in conn.execute(query).scalars() if d is not None}
+    days |= {_as_date(d) for d in conn.execute(select(dirty_t.c.day)).scalars()}
+    return sorted(days)
+
+
+def _recompute_days(conn: Connection, days: list[date]) -> None:
+    """Replace the daily rows of these days with fresh aggregates over live tickets' issues."""
+    conn.execute(delete(daily_t).where(daily_t.c.day.in_(days)))
+    start = datetime.combine(min(days), datetime.min.time(), UTC)
+    end = datetime.combine(max(days) + timedelta(days=1), datetime.min.time(), UTC)
+    day = func.date(issues_t.c.ticket_created_at)
+    rows = conn.execute(
+        select(
+            issues_t.c.cluster_id,
+            day.label("day"),
+            func.count().label("issues"),
+            func.count(distinct(issues_t.c.ticket_id)).label("tickets"),
+            func.count(distinct(customer_key())).label("customers"),
+        )
+        .select_from(issues_t.join(tickets_t, tickets_t.c.id == issues_t.c.ticket_id))
+        .where(issues_t.c.cluster_id.is_not(None), tickets_t.c.status != "deleted",
+               issues_t.c.ticket_created_at >= start, issues_t.c.ticket_created_at < end)
+        .group_by(issues_t.c.cluster_id, day)
+    ).all()
+    wanted = set(days)
+    payload = [
+        {"cluster_id": r.cluster_id, "day": _as_date(r.day), "issues": r.issues, "tickets": r.tickets,
+         "customers": r.customers}
+        for r in rows if _as_date(r.day) in wanted
+    ]
+    if payload:
+        conn.execute(insert(daily_t), payload)
+
+
+def refresh_cluster_figures(conn: Connection, today: date) -> tuple[int, int, int]:
+    """Recompute the per-cluster figures stored on `clusters`; returns (clusters, active, emerging)."""
+    d7 = today - timedelta(days=6)  # the last 7 days include today
+    d14 = today - timedelta(days=13)
+    base_start = d7 - timedelta(days=BASELINE_DAYS)
+    new_since = today - timedelta(days=NEW_WINDOW_DAYS - 1)
+    per_day = select(
+        daily_t.c.cluster_id,
+        func.sum(daily_t.c.tickets).label("tickets"),
+        func.sum(case((daily_t.c.day >= d7, daily_t.c.tickets), else_=0)).label("last7"),
+        func.sum(case(((daily_t.c.day >= d14) & (daily_t.c.day < d7), daily_t.c.tickets), else_=0)).label("prev7"),
+        func.sum(case(((daily_t.c.day >= base_start) & (daily_t.c.day < d7), daily_t.c.tickets), else_=0)).label("base"),
+        func.sum(case((daily_t.c.day >= new_since, daily_t.c.tickets), else_=0)).label("recent14"),
+    ).group_by(daily_t.c.cluster_id)
+    windows = {r.cluster_id: r for r in conn.execute(per_day)}
+
+    live = tickets_t.c.status != "deleted"
+    totals = {
+        r.cluster_id: r for r in conn.execute(
+            select(
+                issues_t.c.cluster_id,
+                func.count().label("issues"),
+                func.count(distinct(issues_t.c.ticket_id)).label("tickets"),
+                func.count(distinct(customer_key())).label("customers"),
+                func.min(issues_t.c.ticket_created_at).label("first_seen"),
+                func.max(issues_t.c.ticket_created_at).label("last_seen"),
+            )
+            .select_from(issues_t.join(tickets_t, tickets_t.c.id == issues_t.c.ticket_id))
+            .where(issues_t.c.cluster_id.is_not(None), live)
+            .group_by(issues_t.c.cluster_id)
+        )
+    }
+    mix: dict[int, dict[str, int]] = {}
+    for r in conn.execute(
+        select(issues_t.c.cluster_id, issues_t.c.severity, func.count())
+        .select_from(issues_t.join(tickets_t, tickets_t.c.id == issues_t.c.ticket_id))
+        .where(issues_t.c.cluster_id.is_not(None), live)
+        .group_by(issues_t.c.cluster_id, issues_t.c.severity)
+    ):
+        mix.setdefault(r[0], {})[r[1]] = int(r[2])
+
+    ids = list(conn.execute(select(clusters_t.c.id).where(clusters_t.c.retired.is_(False))).scalars())
+    now = datetime.now(UTC)
+    active_count = emerging_count = 0
+    updates = []
+    for cid in ids:
+        t, w = totals.get(cid), windows.get(cid)
+        last7, prev7 = int(w.last7 or 0) if w else 0, int(w.prev7 or 0) if w else 0
+        first_seen = t.first_seen if t else None
+        last_seen = t.last_seen if t else None
+        emerging, reason = detect_emerging(
+            first_seen=_as_aware(first_seen), today=today, last7=last7,
+            baseline=int(w.base or 0) if w else 0, recent14=int(w.recent14 or 0) if w else 0,
+            customers=int(t.customers) if t else 0,
+        )
+        active = last_seen is not None and _as_aware(last_seen).date() >= today - timedelta(days=ACTIVE_DAYS - 1)
+        active_count += active
+        emerging_count += emerging
+        updates.append({
+            "cid": cid, "issue_count": int(t.issues) if t else 0, "ticket_count": int(t.tickets) if t else 0,
+            "customer_count": int(t.customers) if t else 0, "first_seen": _as_aware(first_seen),
+            "last_seen": _as_aware(last_seen), "count_7d": last7, "count_prev_7d": prev7,
+            "change_pct": round(100.0 * (last7 - prev7) / prev7, 1) if prev7 else None,
+            "active": active, "emerging": emerging, "emerging_reason": reason,
+            "severity_mix": mix.get(cid, {}), "trends_at": now,
+        })
+    if updates:
+        stmt = update(clusters_t).where(clusters_t.c.id == bindparam("cid")).values(
+            {k: bindparam(k) for k in updates[0] if k != "cid"})
+        conn.execute(stmt, updates)
+    return len(ids), active_count, emerging_count
+
+
+def _as_aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def detect_emerging(*, first_seen: datetime | None, today: date, last7: int, baseline: int,
+                    recent14: int, customers: int) -> tuple[bool, str | None]:
+    """Is this cluster emerging? Returns the verdict and a one-line reason for the dashboard."""
+    if first_seen is not None and first_seen.date() >= today - timedelta(days=NEW_WINDOW_DAYS - 1):
+        if recent14 >= MIN_NEW_TICKETS:
+            return True, (f"New: first seen {first_seen:%b %d}, {recent14} tickets "
+                          f"from {customers} customers since")
+        return False, None
+    weekly = baseline / (BASELINE_DAYS / 7)
+    if last7 >= MIN_RISE_TICKETS and last7 >= RISE_FACTOR * max(weekly, 1.0):
+        p = poisson_sf(last7, max(weekly, 0.5))
+        if p < 0.01:
+            factor = last7 / weekly if weekly > 0 else float("inf")
+            shown = f"x{factor:.1f}" if math.isfinite(factor) else "from zero"
+            return True, (f"Rising: {last7} tickets in the last 7 days vs {weekly:.1f}/week over the "
+                          f"previous 4 weeks ({shown})")
+    return False, None
+
+
+def poisson_sf(k: int, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean), computed stably in log space."""
+    if k <= 0:
+        return 1.0
+    log_pmf = -mean + (k - 1) * math.log(mean) - math.lgamma(k)
+    below = 0.0
+    term = math.exp(log_pmf)
+    for i in range(k - 1, -1, -1):  # sum P(X = 0..k-1)
+        below += term
+        term = term * i / mean if i > 0 else 0.0
+    return max(0.0, 1.0 - below)

@@ -1,0 +1,226 @@
+"""What every page shares: the app handle, access control, the date range, cached queries and
+safe text rendering. Pages stay thin: they lay out widgets and call `miner/`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from miner.app import MinerApp
+from miner.config import ConfigError
+from miner.queries import Period
+from miner.runtime import runtime
+
+PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 120 days": 120}
+STATUS_ICONS = {
+    "running": ":material/progress_activity:", "succeeded": ":material/check_circle:",
+    "completed": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/cancel:",
+    "interrupted": ":material/warning:", "skipped": ":material/skip_next:", "idle": ":material/pause_circle:",
+}
+SEVERITY_COLORS = {"critical": "#B91C1C", "high": "#EA580C", "medium": "#CA8A04", "low": "#65A30D"}
+TRIAGE_LABELS = {"new": "New", "reviewing": "Reviewing", "planned": "Planned", "fixed": "Fixed",
+                 "wont_fix": "Won't fix"}
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+
+def app() -> MinerApp:
+    """The started process-wide app, or a clear explanation and a stop."""
+    try:
+        return runtime()
+    except ConfigError as exc:
+        st.error(f"**Configuration problem.** {escape(str(exc))}")
+        st.caption("Fix the setting (environment variable or `.streamlit/secrets.toml`) and reload the page. "
+                   "README section *Configuration* lists every setting.")
+        st.stop()
+    except Exception as exc:  # the database is unreachable, a migration failed, ...
+        st.error(f"**Product Issue Miner could not start:** {escape(str(exc))}")
+        st.caption("Check DATABASE_URL and the server log, then reload the page.")
+        st.stop()
+    raise AssertionError("unreachable")
+
+
+# --- access -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    email: str | None
+    is_admin: bool
+    mode: str  # "oidc" | "password" | "local"
+
+
+def _auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def current_user(miner: MinerApp) -> User:
+    """Who is looking, or stop with a login form. See README "Access"."""
+    settings = miner.settings
+    admins = set(settings.admins)
+    if _auth_configured():
+        if not st.user.is_logged_in:
+            st.title("Product Issue Miner")
+            st.info("Sign in to see your product issues.")
+            st.button("Sign in", type="primary", on_click=st.login)
+            st.stop()
+        email = str(st.user.get("email") or "").lower() or None
+        return User(str(st.user.get("name") or email or "user"), email,
+                    bool(email and email in admins), "oidc")
+    if settings.dashboard_password is not None:
+        if not st.session_state.get("authenticated"):
+            st.title("Product Issue Miner")
+            with st.form("login"):
+                password = st.text_input("Password", type="password")
+                if st.form_submit_button("Sign in", type="primary"):
+                    import hmac
+
+                    expected = settings.dashboard_password.get_secret_value()
+                    if hmac.compare_digest(password.encode(), expected.encode()):
+                        st.session_state["authenticated"] = True
+                        st.rerun()
+                    st.error("Wrong password.")
+            st.stop()
+        return User("team member", None, True, "password")
+    if st.context.ip_address is not None:
+        st.title("Product Issue Miner")
+        st.error("This dashboard has no sign-in configured, so it only answers on the machine it runs on. "
+                 "To share it, set up `[auth]` (single sign-on) or `MINER_DASHBOARD_PASSWORD` in "
+                 "`.streamlit/secrets.toml` - see README *Access*.")
+        st.stop()
+    return User("local user", None, True, "local")
+
+
+def require_admin(user: User, what: str = "run operations") -> bool:
+    if user.is_admin:
+        return True
+    st.info(f"Only admins can {what}. Ask an admin to add your e-mail to MINER_ADMINS.")
+    return False
+
+
+# --- shared filters -----------------------------------------------------------------------------
+
+
+def period_picker() -> None:
+    """The date range shared by every page (sidebar)."""
+    state = st.session_state
+    state.setdefault("period_choice", "Last 30 days")
+    choice = st.sidebar.selectbox("Period", [*PERIODS, "Custom"], key="period_choice")
+    if choice == "Custom":
+        today = datetime.now(UTC).date()
+        default = state.get("custom_range", (today - timedelta(days=29), today))
+        picked = st.sidebar.date_input("From - to", value=default, max_value=today, key="custom_range")
+        if not isinstance(picked, tuple | list) or len(picked) != 2:
+            st.sidebar.caption("Pick a start and an end date.")
+
+
+def current_period() -> Period:
+    state = st.session_state
+    choice = state.get("period_choice", "Last 30 days")
+    if choice == "Custom":
+        picked = state.get("custom_range")
+        if isinstance(picked, tuple | list) and len(picked) == 2 and all(isinstance(d, date) for d in picked):
+            start, end = sorted(picked)
+            return Period(start, end)
+        return Period.last(30)
+    return Period.last(PERIODS.get(choice, 30))
+
+
+# --- cached queries -----------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=256)
+def _cached(name: str, db_key: str, *args: Any) -> Any:
+    import miner.queries as q
+
+    return getattr(q, name)(runtime().engine, *args)
+
+
+def query(name: str, *args: Any) -> Any:
+    """A `miner.queries` function, cached for 30 s per arguments (cleared after every run or edit)."""
+    return _cached(name, runtime().settings.database_url, *args)
+
+
+def refresh_data() -> None:
+    _cached.clear()
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
+
+
+def escape(text: Any) -> str:
+    """Ticket text and names as literal text in st.markdown: no Markdown, no HTML, no links."""
+    value = "" if text is None else str(text)
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", value).replace("\n", "  \n")
+
+
+def fmt_dt(value: Any, with_time: bool = True) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "-"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")
+    return str(value)
+
+
+def fmt_ago(value: Any) -> str:
+    if value is None:
+        return "never"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    seconds = (datetime.now(UTC) - value).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            text = f"{seconds / size:.0f} {unit}"
+            break
+    else:
+        text = f"{seconds:.0f} s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
+    return f"{seconds // 3600:.0f} h {(seconds % 3600) // 60:.0f} min"
+
+
+def ticket_url(miner: MinerApp, ticket_id: int) -> str | None:
+    """A link to the ticket in Zendesk (built from the subdomain), or the demo Zendesk's JSON."""
+    if miner.settings.effective_source == "zendesk" and miner.settings.zendesk_url:
+        return f"{miner.settings.zendesk_url}/agent/tickets/{ticket_id}"
+    if miner.context.demo_url:
+        return f"{miner.context.demo_url}/api/v2/tickets/{ticket_id}.json"
+    return None
+
+
+def empty_state(title: str, body: str, action: Callable[[], None] | None = None) -> None:
+    with st.container(border=True):
+        st.markdown(f"#### {title}")
+        st.markdown(body)
+        if action is not None:
+            action()

@@ -1,0 +1,198 @@
+"""Cluster detail: what the issue is, how it trends, who reports it, and triage."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from miner.clustering import edits
+from miner.queries import SEVERITY_ORDER
+from pages._shared import (
+    SEVERITY_COLORS,
+    TRIAGE_LABELS,
+    app,
+    current_period,
+    escape,
+    fmt_dt,
+    query,
+    refresh_data,
+    ticket_url,
+)
+from pages._widgets import CHART_LAYOUT, daily_bars, line
+
+miner = app()
+user = st.session_state["user"]
+period = current_period()
+author = user.email or user.name
+
+choices = query("cluster_choices")
+if not choices:
+    st.title("Cluster detail")
+    st.info("No clusters yet. Run the full pipeline from *Operations* first.")
+    st.stop()
+
+ids = [cid for cid, _ in choices]
+names = dict(choices)
+wanted = st.query_params.get("id")
+try:
+    wanted_id = edits.resolve(miner.engine, int(wanted)) if wanted else ids[0]
+except ValueError:
+    st.warning(f"There is no cluster {escape(wanted)}; showing the largest one instead.")
+    wanted_id = ids[0]
+if wanted_id not in names:
+    st.warning(f"Cluster #{wanted_id} no longer exists (it was retired by a re-cluster); showing the largest one.")
+    wanted_id = ids[0]
+picked = st.selectbox("Cluster", ids, index=ids.index(wanted_id), format_func=lambda c: f"#{c} {names[c]}",
+                      key=f"cluster_pick_{wanted_id}")
+if picked != wanted_id:
+    st.query_params["id"] = str(picked)
+    st.rerun()
+cid = picked
+st.query_params["id"] = str(cid)
+cluster = query("get_cluster", cid)
+if cluster is None:
+    st.warning("This cluster has just been changed; reload the page.")
+    st.stop()
+
+badges = [f":blue-badge[{escape(cluster['category'] or 'uncategorised')}]",
+          f":gray-badge[{TRIAGE_LABELS.get(cluster['triage_status'], cluster['triage_status'])}]"]
+if cluster["emerging"]:
+    badges.append(":orange-badge[:material/trending_up: emerging]")
+if cluster["name_pinned"]:
+    badges.append(":violet-badge[:material/push_pin: name pinned]")
+if not cluster["active"]:
+    badges.append(":gray-badge[inactive]")
+st.title(escape(cluster["name"]), anchor=False)
+st.markdown(" ".join(badges))
+if cluster["summary"]:
+    st.markdown(escape(cluster["summary"]))
+if cluster["emerging_reason"]:
+    st.caption(escape(cluster["emerging_reason"]))
+
+m = st.columns(5)
+m[0].metric("Tickets", f"{cluster['ticket_count']:,}")
+m[1].metric("Customers", f"{cluster['customer_count']:,}")
+change = cluster["change_pct"]
+m[2].metric("Last 7 days", cluster["count_7d"], None if change is None else f"{change:+.0f}%", delta_color="inverse")
+m[3].metric("First seen", fmt_dt(cluster["first_seen"], with_time=False))
+m[4].metric("Last seen", fmt_dt(cluster["last_seen"], with_time=False))
+
+daily = query("cluster_daily", cid, period)
+customers = query("cluster_customers_cumulative", cid, period)
+c1, c2, c3 = st.columns([2, 2, 1])
+c1.plotly_chart(daily_bars(daily, "tickets", "Tickets per day"), use_container_width=True)
+c2.plotly_chart(line(customers, "customers", "Customers affected (cumulative)"), use_container_width=True)
+mix = pd.DataFrame([{"severity": k, "issues": v} for k, v in (cluster["severity_mix"] or {}).items()])
+if not mix.empty:
+    fig = px.pie(mix, names="severity", values="issues", title="Severity mix", color="severity",
+                 color_discrete_map=SEVERITY_COLORS, category_orders={"severity": SEVERITY_ORDER}, hole=0.5)
+    fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=280)
+    c3.plotly_chart(fig, use_container_width=True)
+
+quotes = query("representative_quotes", cid, 5)
+if not quotes.empty:
+    st.markdown("#### What customers say")
+    for row in quotes.itertuples():
+        st.markdown(f"> {escape(row.representative_quote)}")
+
+left, right = st.columns([3, 2])
+with right:
+    st.markdown("#### Triage")
+    statuses = list(edits.TRIAGE_STATUSES)
+    status = st.selectbox("Status", statuses, index=statuses.index(cluster["triage_status"]),
+                          format_func=TRIAGE_LABELS.get, key=f"status_{cid}")
+    if status != cluster["triage_status"]:
+        edits.set_status(miner.engine, cid, status, author=author)
+        refresh_data()
+        st.toast(f"Status set to {TRIAGE_LABELS[status]}")
+        st.rerun()
+    with st.form(f"note_{cid}", clear_on_submit=True):
+        body = st.text_area("Add a note", max_chars=edits.MAX_NOTE, placeholder="e.g. JIRA-4821, fix in 3.14")
+        if st.form_submit_button("Save note", icon=":material/note_add:"):
+            try:
+                edits.add_note(miner.engine, cid, body, author=author)
+                refresh_data()
+                st.toast("Note saved")
+                st.rerun()
+            except edits.EditError as exc:
+                st.error(str(exc))
+    notes = query("cluster_notes", cid)
+    for note in notes.itertuples():
+        with st.container(border=True):
+            st.caption(f"{escape(note.author or 'someone')} · {fmt_dt(note.created_at)}")
+            st.markdown(escape(note.body))
+
+    with st.expander("Rename, pin, merge"):
+        with st.form(f"rename_{cid}"):
+            new_name = st.text_input("Name", value=cluster["name"], max_chars=edits.MAX_NAME)
+            new_summary = st.text_area("Summary", value=cluster["summary"] or "")
+            pin = st.checkbox("Pin the name (automatic renaming never replaces it)", value=True)
+            if st.form_submit_button("Save name"):
+                try:
+                    edits.rename(miner.engine, cid, new_name, summary=new_summary, pin=pin, author=author)
+                    refresh_data()
+                    st.rerun()
+                except edits.EditError as exc:
+                    st.error(str(exc))
+        if cluster["name_pinned"] and st.button("Unpin the name", key=f"unpin_{cid}"):
+            edits.set_name_pinned(miner.engine, cid, False, author=author)
+            refresh_data()
+            st.rerun()
+        others = [c for c in ids if c != cid]
+        with st.form(f"merge_{cid}"):
+            target = st.selectbox("Merge this cluster into", others, format_func=lambda c: f"#{c} {names[c]}")
+            confirm = st.checkbox("Yes, move all its issues there and retire this cluster")
+            if st.form_submit_button("Merge", type="primary"):
+                if not confirm:
+                    st.error("Tick the confirmation box first.")
+                else:
+                    try:
+                        moved = edits.merge(miner.engine, cid, target, author=author)
+                        refresh_data()
+                        st.toast(f"Merged: {moved} issues moved to #{target}")
+                        st.switch_page("pages/cluster.py", query_params={"id": str(target)})
+                    except edits.EditError as exc:
+                        st.error(str(exc))
+
+with left:
+    st.markdown("#### Tickets")
+    issues = query("cluster_issues", cid, 200)
+    if issues.empty:
+        st.caption("No tickets in this cluster.")
+    else:
+        shown = issues.copy()
+        shown["link"] = shown["ticket_id"].map(lambda t: ticket_url(miner, int(t)))
+        st.dataframe(
+            shown[["ticket_id", "link", "summary", "severity", "organization", "ticket_created_at", "issue_id"]],
+            hide_index=True, use_container_width=True,
+            column_config={
+                "ticket_id": st.column_config.NumberColumn("Ticket", format="%d"),
+                "link": st.column_config.LinkColumn("Zendesk", display_text="open"),
+                "summary": st.column_config.TextColumn("Issue", width="large"),
+                "severity": "Severity",
+                "organization": "Customer",
+                "ticket_created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD"),
+                "issue_id": st.column_config.NumberColumn("Issue #", format="%d"),
+            },
+        )
+        with st.expander("Move an issue to another cluster"):
+            with st.form(f"move_{cid}"):
+                issue_id = st.selectbox("Issue", issues["issue_id"].tolist(),
+                                        format_func=lambda i: f"#{i} {issues.set_index('issue_id').at[i, 'summary'][:80]}")
+                target = st.selectbox("Move to", [c for c in ids if c != cid], format_func=lambda c: f"#{c} {names[c]}")
+                if st.form_submit_button("Move (and pin it there)"):
+                    try:
+                        edits.move_issue(miner.engine, int(issue_id), int(target), author=author)
+                        refresh_data()
+                        st.toast(f"Issue #{issue_id} moved to #{target}")
+                        st.rerun()
+                    except edits.EditError as exc:
+                        st.error(str(exc))
+
+    events = query("cluster_events", cid, 30)
+    if not events.empty:
+        with st.expander("Activity"):
+            for ev in events.itertuples():
+                st.caption(f"{fmt_dt(ev.created_at)} · {escape(ev.action)} · {escape(ev.author or 'system')} · "
+                           f"{escape(ev.detail)}")

@@ -1,0 +1,189 @@
+"""Operations: start runs, watch them live, read run history, manage schedules and health."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from miner import health, reports
+from miner.tasks import runs
+from miner.tasks.scheduler import ScheduleError
+from pages._shared import STATUS_ICONS, app, escape, fmt_ago, fmt_dt, fmt_duration, refresh_data
+from pages._widgets import KIND_LABELS, live_progress, start_run
+
+miner = app()
+user = st.session_state["user"]
+author = user.email or user.name
+st.title("Operations")
+
+# --- live state and buttons ---------------------------------------------------------------------
+with st.container(border=True):
+    st.markdown("#### Now")
+    live_progress(allow_cancel=user.is_admin)
+
+if user.is_admin:
+    st.markdown("#### Start a run")
+    c1, c2, c3 = st.columns(3)
+    with c1.form("sync_form", border=True):
+        st.markdown("**Sync** from Zendesk")
+        backfill = st.number_input("Also re-read the last N days", min_value=0, max_value=3650, value=0, step=1,
+                                   help="0 = only what changed since the last sync. Re-reading is harmless.")
+        if st.form_submit_button("Sync", icon=":material/sync:", use_container_width=True):
+            start_run("sync", {"backfill_days": int(backfill) or None})
+    with c2.form("analyze_form", border=True):
+        st.markdown(f"**Analyze** new tickets ({'Claude' if miner.settings.effective_analyzer == 'claude' else 'offline'})")
+        batch = st.number_input("Tickets in this run", min_value=1, max_value=100_000, value=500, step=100)
+        if st.form_submit_button("Analyze", icon=":material/psychology:", use_container_width=True):
+            start_run("analyze", {"batch_size": int(batch)})
+    with c3.form("pipeline_form", border=True):
+        st.markdown("**Full pipeline**: sync, analyze, cluster, trends")
+        p_backfill = st.number_input("Re-read days", min_value=0, max_value=3650, value=0, step=1)
+        p_batch = st.number_input("Tickets to analyse", min_value=1, max_value=100_000, value=500, step=100)
+        if st.form_submit_button("Run full pipeline", type="primary", icon=":material/rocket_launch:",
+                                 use_container_width=True):
+            start_run("pipeline", {"backfill_days": int(p_backfill) or None, "batch_size": int(p_batch)})
+    with st.expander("More: cluster, trends"):
+        d1, d2, _ = st.columns([1, 1, 3])
+        if d1.button("Cluster + trends", use_container_width=True):
+            start_run("cluster")
+        if d2.button("Trends only", use_container_width=True):
+            start_run("trends")
+else:
+    st.info("You can watch runs here; only admins (MINER_ADMINS) can start them.")
+
+# --- run history --------------------------------------------------------------------------------
+st.markdown("#### Run history")
+f1, f2, _ = st.columns([2, 2, 4])
+kind = f1.selectbox("Kind", ["all", *runs.KINDS], format_func=lambda k: "All kinds" if k == "all" else KIND_LABELS.get(k, k))
+status = f2.selectbox("Status", ["all", *runs.STATUSES], format_func=lambda s: "Any status" if s == "all" else s)
+history = runs.recent_runs(miner.engine, limit=100, kind=None if kind == "all" else kind,
+                           status=None if status == "all" else status)
+
+
+def figures(result: dict | None) -> str:
+    if not result:
+        return ""
+    parts = []
+    sync = result.get("sync") or {}
+    if sync:
+        parts.append(f"sync {sync.get('tickets_new', 0)}+{sync.get('tickets_updated', 0)} tickets, "
+                     f"{sync.get('comments', 0)} comments")
+    analyze = result.get("analyze") or {}
+    if analyze:
+        parts.append(f"{analyze.get('analyzed', 0)} analysed, {analyze.get('issues', 0)} issues")
+    cluster = result.get("cluster") or {}
+    if cluster:
+        parts.append(f"{cluster.get('clusters', 0)} clusters (+{cluster.get('new_clusters', 0)})")
+    trends = result.get("trends") or {}
+    if trends:
+        parts.append(f"{trends.get('emerging', 0)} emerging")
+    return "; ".join(parts)
+
+
+if not history:
+    st.caption("No runs match." if kind != "all" or status != "all" else "Nothing has run yet.")
+else:
+    frame = pd.DataFrame([{
+        "run": r.id, "status": f"{STATUS_ICONS.get(r.status, '')} {r.status}".strip(), "kind": KIND_LABELS.get(r.kind, r.kind),
+        "trigger": r.trigger, "started": r.started_at, "duration": fmt_duration(r.duration_seconds),
+        "figures": figures(r.result), "cost": r.llm_cost_usd, "error": r.error or "",
+    } for r in history])
+    picked = st.dataframe(
+        frame, hide_index=True, use_container_width=True, on_select="rerun", selection_mode="single-row",
+        key="run_history",
+        column_config={"run": st.column_config.NumberColumn("#", format="%d", width="small"),
+                       "started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
+                       "cost": st.column_config.NumberColumn("LLM cost", format="$%.4f"),
+                       "figures": st.column_config.TextColumn("Figures", width="large"),
+                       "error": st.column_config.TextColumn("Error", width="medium")},
+    )
+    rows = picked.selection.rows if picked and picked.selection else []
+    if rows:
+        run = history[rows[0]]
+        with st.container(border=True):
+            st.markdown(f"**Run #{run.id}** · {KIND_LABELS.get(run.kind, run.kind)} · {run.status} · "
+                        f"{run.trigger} · started {fmt_dt(run.started_at)}")
+            if run.error:
+                st.error(escape(run.error))
+            st.json({"params": run.params, "result": run.result}, expanded=1)
+
+# --- scheduler ----------------------------------------------------------------------------------
+st.markdown("#### Schedules")
+if not miner.scheduler.running:
+    st.warning("The scheduler is not running in this process (MINER_SCHEDULER=false, or another process runs "
+               "`python -m miner scheduler`). Times below are what it would do.")
+elif not miner.scheduler.is_leader:
+    st.caption("Another process currently runs the scheduled jobs (leader lease); this one shows the same schedule.")
+for job in miner.scheduler.job_status():
+    with st.container(border=True):
+        a, b, c, d = st.columns([3, 2, 3, 3])
+        a.markdown(f"**{escape(job['name'])}**  \n`{job['id']}` · {escape(job['schedule'])}"
+                   + (" · :orange[paused]" if job["paused"] else ""))
+        b.markdown(f"Next run  \n{fmt_ago(job['next_run']) if job['next_run'] else '-'}")
+        last = job["last_run"]
+        c.markdown("Last run  \n" + (f"{last['status']} {fmt_ago(last['started_at'])}" if last else "-"))
+        if user.is_admin:
+            with d:
+                x, y = st.columns(2)
+                if job["paused"]:
+                    if x.button("Resume", key=f"resume_{job['id']}", use_container_width=True):
+                        miner.scheduler.resume(job["id"], by=author)
+                        st.rerun()
+                elif x.button("Pause", key=f"pause_{job['id']}", use_container_width=True):
+                    miner.scheduler.pause(job["id"], by=author)
+                    st.rerun()
+                if y.button("Run now", key=f"now_{job['id']}", use_container_width=True):
+                    start_run(job["kind"], job_id=job["id"])
+            with st.popover("Edit schedule", use_container_width=False):
+                with st.form(f"edit_{job['id']}"):
+                    mode = st.radio("Trigger", ["cron", "interval"], horizontal=True,
+                                    index=0 if job["cron"] else 1)
+                    cron = st.text_input("Cron (minute hour day month weekday)", value=job["cron"] or "0 2 * * *",
+                                         help=f"In {miner.settings.timezone}. Example: '30 1 * * mon-fri'.")
+                    minutes = st.number_input("Every N minutes", min_value=1, max_value=44640,
+                                              value=max(1, (job["interval_seconds"] or 3600) // 60))
+                    if st.form_submit_button("Save"):
+                        try:
+                            if mode == "cron":
+                                miner.scheduler.update_schedule(job["id"], cron=cron, by=author)
+                            else:
+                                miner.scheduler.update_schedule(job["id"], interval_seconds=int(minutes) * 60, by=author)
+                            st.toast("Schedule saved; it applies immediately.")
+                            st.rerun()
+                        except ScheduleError as exc:
+                            st.error(str(exc))
+
+# --- health ---------------------------------------------------------------------------------------
+st.markdown("#### Health")
+checks = health.latest(miner.engine)
+cols = st.columns(3)
+for col, component in zip(cols, health.COMPONENTS, strict=True):
+    found = next((h for h in checks if h.component == component), None)
+    with col.container(border=True):
+        if found is None:
+            st.markdown(f"**{component.title()}**  \nnot checked yet")
+        else:
+            icon = ":material/check_circle:" if found.ok else ":material/error:"
+            st.markdown(f"{icon} **{component.title()}**  \n{escape(found.message)}")
+            st.caption(f"checked {fmt_ago(found.checked_at)} · {found.latency_ms or 0:.0f} ms")
+if st.button("Check now", icon=":material/monitor_heart:"):
+    with st.spinner("Checking..."):
+        health.run_checks(miner.settings, miner.engine, miner.context.demo_url)
+    st.rerun()
+
+# --- reports ----------------------------------------------------------------------------------------
+st.markdown("#### Weekly reports")
+stored = reports.list_reports(miner.engine, limit=10)
+if not stored:
+    st.caption("No report yet. The weekly report is written on Mondays at 09:00; generate one now if you like.")
+for rep in stored:
+    a, b, c = st.columns([3, 1, 1])
+    a.markdown(f"Week {rep['period_start']:%b %d} - {(rep['period_end']):%b %d, %Y} · written {fmt_ago(rep['created_at'])}")
+    b.download_button("Markdown", rep["markdown"], file_name=f"product-issues-{rep['period_start']:%Y-%m-%d}.md",
+                      key=f"md_{rep['id']}", use_container_width=True)
+    c.download_button("HTML", rep["html"], file_name=f"product-issues-{rep['period_start']:%Y-%m-%d}.html",
+                      mime="text/html", key=f"html_{rep['id']}", use_container_width=True)
+if user.is_admin and st.button("Generate a report now"):
+    reports.generate_weekly_report(miner.engine)
+    refresh_data()
+    st.rerun()

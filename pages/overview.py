@@ -1,0 +1,147 @@
+"""Overview: the period's figures, the trend of the top clusters, emerging and rising issues."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from miner.queries import SEVERITY_ORDER
+from miner.tasks import runs
+from pages._shared import SEVERITY_COLORS, app, current_period, escape, fmt_ago, fmt_dt, query
+from pages._widgets import CHART_LAYOUT, live_progress, stacked_area, start_run
+
+miner = app()
+user = st.session_state["user"]
+period = current_period()
+
+st.title("Product issues")
+st.caption(f"{period.start:%b %d, %Y} - {period.end:%b %d, %Y} · change shown against the {period.days} days before")
+
+counts = query("has_data")
+status = miner.worker.status()
+
+if counts["issues"] == 0:
+    demo = miner.settings.effective_source == "demo"
+    with st.container(border=True):
+        if demo:
+            st.markdown("### Welcome to Product Issue Miner")
+            st.markdown(
+                "No Zendesk credentials are configured, so the miner runs in **demo mode**: a built-in demo "
+                "Zendesk serves about 6,000 realistic support tickets of *Shiftwise*, a fictional workforce "
+                "scheduling app, over the last 120 days - with real product problems, billing questions, "
+                "how-tos, typos and all.\n\n"
+                "**Load demo data** runs the full pipeline on them: sync the tickets and comments, extract "
+                "product issues with the offline analyzer, group them into clusters and compute trends. "
+                "It takes about a minute; you can watch it here or on *Operations*.\n\n"
+                "To mine your own tickets, set `ZENDESK_SUBDOMAIN`, `ZENDESK_EMAIL` and `ZENDESK_API_TOKEN` "
+                "(and `ANTHROPIC_API_KEY` to analyse with Claude) - see README *Configuration*."
+            )
+            label = "Load demo data"
+        else:
+            st.markdown("### No product issues yet")
+            st.markdown(f"Connected to **{escape(miner.settings.zendesk_url)}**. "
+                        f"{counts['tickets']:,} tickets are stored so far. Run the full pipeline to sync, analyse "
+                        "and cluster them; the nightly schedule keeps them fresh afterwards.")
+            label = "Run the full pipeline"
+        if status["is_running"]:
+            live_progress(allow_cancel=user.is_admin)
+        elif user.is_admin:
+            if st.button(label, type="primary", icon=":material/rocket_launch:"):
+                if start_run("pipeline", {}) is not None:
+                    st.rerun()
+        else:
+            st.info("Ask an admin to run the pipeline.")
+    st.stop()
+
+if status["is_running"]:
+    live_progress(allow_cancel=False)
+
+figures = query("overview_figures", period)
+cur, prev = figures["current"], figures["previous"]
+
+
+def delta(key: str) -> str | None:
+    if prev[key] == 0:
+        return None
+    return f"{100 * (cur[key] - prev[key]) / prev[key]:+.0f}%"
+
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Tickets", f"{cur['tickets']:,}", delta("tickets"), delta_color="off")
+c2.metric("Product issues", f"{cur['issues']:,}", delta("issues"), delta_color="inverse")
+c3.metric("Critical + high", f"{cur['critical'] + cur['high']:,}",
+          f"{(cur['critical'] + cur['high']) - (prev['critical'] + prev['high']):+,}", delta_color="inverse")
+share = 100 * cur["tickets_with_issues"] / cur["tickets"] if cur["tickets"] else 0
+c4.metric("Tickets with a product issue", f"{share:.0f}%")
+
+emerging = query("emerging_clusters")
+if not emerging.empty:
+    with st.container(border=True):
+        st.markdown(f"#### :material/trending_up: Emerging ({len(emerging)})")
+        for row in emerging.head(6).itertuples():
+            col1, col2 = st.columns([5, 1])
+            col1.markdown(f"**{escape(row.name)}**  \n{escape(row.emerging_reason)}")
+            col2.page_link("pages/cluster.py", label="Open", icon=":material/arrow_forward:",
+                           query_params={"id": str(row.id)})
+
+series = query("top_cluster_series", period, 8)
+if series.empty:
+    st.info("No clustered issues in this period. Pick a longer period in the sidebar.")
+else:
+    st.plotly_chart(stacked_area(series, "Tickets per day, top clusters"), use_container_width=True)
+
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("#### Top clusters")
+    table = query("cluster_table", period)
+    if table.empty:
+        st.caption("No clusters yet.")
+    else:
+        top = table.head(12)[["id", "name", "period_tickets", "change_pct", "customer_count", "triage_status"]]
+        st.dataframe(
+            top, hide_index=True, use_container_width=True,
+            column_config={
+                "id": st.column_config.NumberColumn("#", width="small"),
+                "name": st.column_config.TextColumn("Cluster", width="large"),
+                "period_tickets": st.column_config.ProgressColumn(
+                    "Tickets", format="%d", min_value=0, max_value=int(top["period_tickets"].max() or 1)),
+                "change_pct": st.column_config.NumberColumn("7-day change", format="%+.0f%%"),
+                "customer_count": st.column_config.NumberColumn("Customers"),
+                "triage_status": st.column_config.TextColumn("Status"),
+            },
+        )
+        st.page_link("pages/clusters.py", label="All clusters", icon=":material/arrow_forward:")
+with right:
+    rising = query("rising_clusters", 8)
+    st.markdown("#### Rising this week")
+    if rising.empty:
+        st.caption("Nothing is rising: no cluster has 5+ tickets in the last 7 days and more than the week before.")
+    else:
+        fig = px.bar(rising.iloc[::-1], x="change_pct", y="name", orientation="h",
+                     labels={"change_pct": "Change vs previous 7 days (%)", "name": ""},
+                     hover_data={"count_7d": True, "count_prev_7d": True})
+        fig.update_traces(marker_color="#EA580C")
+        fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=320)
+        st.plotly_chart(fig, use_container_width=True)
+    mix = query("severity_mix", period)
+    st.markdown("#### Severity by category")
+    if mix.empty:
+        st.caption("No issues in this period.")
+    else:
+        fig = px.bar(mix, x="issues", y="category", color="severity", orientation="h",
+                     category_orders={"severity": SEVERITY_ORDER}, color_discrete_map=SEVERITY_COLORS,
+                     labels={"issues": "Issues", "category": ""})
+        fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=340)
+        st.plotly_chart(fig, use_container_width=True)
+
+last_pipeline = runs.last_finished(miner.engine, "pipeline")
+daily = next((j for j in miner.scheduler.job_status() if j["id"] == "daily_sync"), None)
+parts = []
+if last_pipeline is not None:
+    parts.append(f"Last pipeline: {last_pipeline.status} {fmt_ago(last_pipeline.finished_at)} "
+                 f"({fmt_dt(last_pipeline.finished_at)})")
+if daily and daily["next_run"]:
+    parts.append(f"next scheduled run {fmt_ago(daily['next_run'])} ({fmt_dt(daily['next_run'])})")
+elif daily and daily["paused"]:
+    parts.append("the nightly pipeline is paused")
+st.caption(" · ".join(parts) or "The pipeline has not run yet.")

@@ -1,0 +1,119 @@
+"""Tickets: search and filter tickets and what was extracted from them; read one in full."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from miner.queries import SEVERITY_ORDER, TicketFilter
+from pages._shared import app, current_period, escape, fmt_dt, query, ticket_url
+
+miner = app()
+period = current_period()
+st.title("Tickets")
+
+with st.container(border=True):
+    a, b, c = st.columns([3, 2, 2])
+    text = a.text_input("Search subject and message, or a ticket number", key="tk_text",
+                        placeholder="e.g. calendar, 10452")
+    categories = b.multiselect("Issue category", query("categories_in_use"), key="tk_cat")
+    severities = c.multiselect("Issue severity", SEVERITY_ORDER, key="tk_sev")
+    d, e, _ = st.columns([2, 2, 3])
+    statuses = d.multiselect("Ticket status", ["new", "open", "pending", "hold", "solved", "closed"], key="tk_status")
+    which = e.radio("Show", ["All", "With issues", "Without issues"], horizontal=True, key="tk_which")
+if len(text) > 200:
+    st.error("The search text is too long (200 characters at most).")
+    st.stop()
+
+flt = TicketFilter(
+    text=text.strip(), period=period, statuses=tuple(statuses), categories=tuple(categories),
+    severities=tuple(severities), with_issues={"All": None, "With issues": True, "Without issues": False}[which],
+)
+results = query("search_tickets", flt, 200)
+st.caption(f"Tickets created {period.start:%b %d} - {period.end:%b %d, %Y}"
+           + (f" · showing the newest {len(results)}" if len(results) == 200 else f" · {len(results)} found"))
+if results.empty:
+    if query("has_data")["tickets"] == 0:
+        st.info("No tickets synced yet. Run a sync from *Operations*.")
+    else:
+        st.info("No ticket matches. Widen the period in the sidebar or loosen the filters.")
+    st.stop()
+
+event = st.dataframe(
+    results[["id", "subject", "status", "organization", "created_at", "issues", "no_issue_reason", "analysis"]],
+    hide_index=True, use_container_width=True, on_select="rerun", selection_mode="single-row", key="ticket_table",
+    column_config={
+        "id": st.column_config.NumberColumn("Ticket", format="%d", width="small"),
+        "subject": st.column_config.TextColumn("Subject", width="medium"),
+        "status": "Status",
+        "organization": "Customer",
+        "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
+        "issues": st.column_config.TextColumn("Product issues", width="large"),
+        "no_issue_reason": "No-issue reason",
+        "analysis": "Analysis",
+    },
+)
+rows = event.selection.rows if event and event.selection else []
+if not rows:
+    st.caption("Select a ticket to read it.")
+    st.download_button("Export issues in this period (CSV)", data=query("export_issues", period).to_csv(index=False),
+                       file_name=f"issues_{period.start}_{period.end}.csv", mime="text/csv",
+                       icon=":material/download:")
+    st.stop()
+
+ticket_id = int(results.iloc[rows[0]]["id"])
+detail = query("ticket_detail", ticket_id)
+if detail is None:
+    st.warning("That ticket is gone.")
+    st.stop()
+t = detail["ticket"]
+st.divider()
+st.subheader(escape(t["subject"] or "(no subject)"), anchor=False)
+meta = [f"#{t['id']}", t["status"], fmt_dt(t["created_at"])]
+if detail["organization"]:
+    meta.append(escape(detail["organization"]))
+url = ticket_url(miner, ticket_id)
+st.caption(" · ".join(meta))
+if url:
+    st.link_button("Open in Zendesk" if miner.settings.effective_source == "zendesk" else "Open in demo Zendesk",
+                   url, icon=":material/open_in_new:")
+
+analysis = detail["analysis"]
+if detail["issues"]:
+    st.markdown("##### Extracted issues")
+    for issue in detail["issues"]:
+        with st.container(border=True):
+            st.markdown(f"**{escape(issue['summary'])}**")
+            st.caption(f"{escape(issue['category'])} / {escape(issue['subcategory'])} · {issue['issue_type']} · "
+                       f"{issue['severity']} · confidence {issue['confidence']:.2f}"
+                       + (f" · cluster #{issue['cluster_id']} {escape(issue['cluster_name'])}" if issue["cluster_id"] else ""))
+            if issue["detail"]:
+                st.markdown(escape(issue["detail"]))
+            st.markdown(f"> {escape(issue['representative_quote'])}")
+            if issue["cluster_id"]:
+                st.page_link("pages/cluster.py", label="Open cluster", query_params={"id": str(issue["cluster_id"])})
+elif analysis and analysis["state"] == "done":
+    st.info(f"No product issue: {escape(analysis['no_issue_reason'] or 'other')}.")
+elif analysis and analysis["state"] in ("failed", "needs_review"):
+    st.warning(f"Analysis {analysis['state'].replace('_', ' ')} after {analysis['attempts']} attempt(s): "
+               f"{escape(analysis['last_error'])}")
+else:
+    st.caption("Not analysed yet.")
+if analysis and analysis["state"] == "done":
+    st.caption(f"Analysed by {analysis['analyzer']} ({escape(analysis['model'])}, prompt {analysis['prompt_version']}) "
+               f"on {fmt_dt(analysis['analyzed_at'])}")
+
+st.markdown("##### Conversation")
+public = [c for c in detail["comments"] if c["public"]]
+internal = [c for c in detail["comments"] if not c["public"]]
+if not public:
+    st.text(t["description"] or "")
+for comment in public:
+    who = "Customer" if comment["author_id"] == t["requester_id"] else "Agent"
+    with st.chat_message("user" if who == "Customer" else "assistant"):
+        st.caption(f"{who} · {fmt_dt(comment['created_at'])}")
+        st.markdown(escape(comment["body"]))
+if internal:
+    with st.expander(f"Internal notes ({len(internal)})"):
+        for comment in internal:
+            st.caption(fmt_dt(comment["created_at"]))
+            st.markdown(escape(comment["body"]))

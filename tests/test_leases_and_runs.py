@@ -1,0 +1,164 @@
+"""The run lease and run history: one run at a time across threads and processes, nothing stuck."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, update
+
+from miner.progress import Cancelled, RunControl
+from miner.tasks import runs
+from miner.tasks.lease import LeaseLock, holder_is_dead, leases_t, new_holder
+from miner.tasks.runner import Busy, Runner
+
+
+def test_only_one_holder_at_a_time(engine: Engine) -> None:
+    first, second = LeaseLock(engine, "run"), LeaseLock(engine, "run")
+    assert first.acquire()
+    assert not second.acquire()
+    first.release()
+    assert second.acquire()
+
+
+def test_concurrent_takers_get_exactly_one_winner(engine: Engine) -> None:
+    locks = [LeaseLock(engine, "run") for _ in range(8)]
+    wins: list[bool] = []
+    barrier = threading.Barrier(len(locks))
+
+    def take(lock: LeaseLock) -> None:
+        barrier.wait()
+        wins.append(lock.acquire())
+
+    threads = [threading.Thread(target=take, args=(lock,)) for lock in locks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wins.count(True) == 1
+
+
+def test_expired_lease_can_be_taken_over(engine: Engine) -> None:
+    stale = LeaseLock(engine, "run", holder="otherhost:1:1:aaaa")
+    assert stale.acquire()
+    with engine.begin() as conn:
+        conn.execute(update(leases_t).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert LeaseLock(engine, "run").acquire()
+    assert not stale.renew()  # the old holder learns it lost the lease
+
+
+def test_dead_process_on_this_host_is_recognised() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    from miner.tasks.lease import HOST, _start_ticks  # noqa: PLC0415
+
+    assert holder_is_dead(f"{HOST}:{proc.pid}:?:x")
+    assert not holder_is_dead(new_holder())
+    assert not holder_is_dead("some-other-host:1:1:x")  # cannot tell: assume alive
+
+
+def test_runner_records_success_failure_and_cancel(engine: Engine) -> None:
+    runner = Runner(engine, beat_interval=0.05)
+
+    def ok(control: RunControl, result: dict) -> None:
+        control.stage("Working", total=2)
+        control.advance(2)
+        result["figures"] = {"done": 2}
+
+    def broken(control: RunControl, result: dict) -> None:
+        result["partial"] = 1
+        raise ValueError("boom")
+
+    def cancelled(control: RunControl, result: dict) -> None:
+        control.cancel()
+        control.check()
+
+    outcomes = [runner.execute("sync", fn, trigger="cli") for fn in (ok, broken, cancelled)]
+    assert [o.status for o in outcomes] == ["succeeded", "failed", "cancelled"]
+    history = {r.id: r for r in runs.recent_runs(engine)}
+    assert history[outcomes[0].run_id].result == {"figures": {"done": 2}}
+    assert history[outcomes[0].run_id].done == 2
+    assert history[outcomes[1].run_id].error == "ValueError: boom"
+    assert history[outcomes[1].run_id].result == {"partial": 1}
+    assert runs.running_run(engine) is None
+    assert LeaseLock(engine, "run").acquire()  # every outcome released the lease
+
+
+def test_second_run_is_refused_while_one_runs(engine: Engine) -> None:
+    runner = Runner(engine, beat_interval=0.05)
+    started, release = threading.Event(), threading.Event()
+
+    def slow(control: RunControl, result: dict) -> None:
+        started.set()
+        release.wait(10)
+
+    thread = threading.Thread(target=runner.execute, args=("pipeline", slow), kwargs={"trigger": "api"})
+    thread.start()
+    assert started.wait(10)
+    with pytest.raises(Busy, match="pipeline run .* is already running"):
+        runner.execute("sync", lambda c, r: None, trigger="dashboard")
+    release.set()
+    thread.join()
+
+
+def test_cancel_request_reaches_a_run_through_the_database(engine: Engine) -> None:
+    runner = Runner(engine, beat_interval=0.05)
+    started = threading.Event()
+
+    def loop(control: RunControl, result: dict) -> None:
+        started.set()
+        while True:
+            control.sleep(0.05)
+
+    holder: list = []
+    thread = threading.Thread(target=lambda: holder.append(runner.execute("sync", loop, trigger="api")))
+    thread.start()
+    assert started.wait(10)
+    running = runs.running_run(engine)
+    assert running is not None and runs.request_cancel(engine, running.id)
+    thread.join(10)
+    assert holder[0].status == "cancelled"
+
+
+KILLED_RUN = textwrap.dedent("""
+    import os, sys, time
+    from miner import db
+    from miner.tasks.runner import Runner
+    engine = db.make_script_engine(sys.argv[1])
+    def work(control, result):
+        print("started", flush=True)
+        time.sleep(60)
+    Runner(engine, beat_interval=0.2).execute("pipeline", work, trigger="cli")
+""")
+
+
+def test_sigkilled_run_becomes_interrupted_and_a_new_run_can_start(engine: Engine, database_url: str) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, database_url], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+    proc.kill()
+    proc.wait()
+    stuck = runs.running_run(engine)
+    assert stuck is not None  # the row still says running: the process died without a word
+    outcome = Runner(engine).execute("sync", lambda c, r: None, trigger="cli")
+    assert outcome.status == "succeeded"
+    assert runs.get_run(engine, stuck.id).status == "interrupted"
+
+
+def test_stale_heartbeat_from_another_host_is_interrupted(engine: Engine) -> None:
+    run_id = runs.start_run(engine, "sync", "schedule", {}, holder="far-away:1:1:x")
+    with engine.begin() as conn:
+        conn.execute(update(runs.runs_t).values(heartbeat_at=datetime.now(UTC) - timedelta(minutes=5)))
+    assert runs.recover_stale_runs(engine, stale_after=60) == [run_id]
+    assert runs.get_run(engine, run_id).status == "interrupted"
+
+
+def test_cancelled_raises_inside_sleep() -> None:
+    control = RunControl()
+    threading.Timer(0.05, control.cancel).start()
+    with pytest.raises(Cancelled):
+        control.sleep(5)
