@@ -290,6 +290,11 @@ def render_status(status: dict[str, Any]) -> str:
         "tickets: {tickets_live:,} live, {tickets_deleted:,} deleted; comments: {comments:,} "
         "({comments_internal:,} internal); organisations: {organizations:,}".format(**data)
     )
+    a = status["analysis"]
+    lines.append(
+        f"analysis: {a['analyzed']:,} analysed, {a['pending']:,} pending, {a['failed']:,} failed, "
+        f"{a['needs_review']:,} need review; {a['issues']:,} issues in {status['clusters']:,} clusters"
+    )
     for stream, state in status["sync"].items():
         lines.append(
             f"sync {stream}: position saved {state['updated_at'] or 'never'}, "

@@ -41,7 +41,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     # --- storage -----------------------------------------------------------------------------
-    database_url: str = Field("sqlite:///data/miner.db", alias="DATABASE_URL")
+    database_url: str = Field("sqlite:///data/miner.db", alias="DATABASE_URL", repr=False)  # may hold a password
 
     # --- Zendesk -----------------------------------------------------------------------------
     zendesk_subdomain: str | None = Field(None, alias="ZENDESK_SUBDOMAIN")
@@ -298,7 +298,12 @@ def _explain(exc: ValidationError) -> str:
         message = error["msg"].removeprefix("Value error, ")
         given = error.get("input")
         if name and not isinstance(given, dict):
-            shown = "(hidden)" if name in _SECRET_NAMES else repr(given)
+            if name in _SECRET_NAMES:
+                shown = "(hidden)"
+            elif name == "DATABASE_URL" and isinstance(given, str):
+                shown = repr(mask_url_password(given))
+            else:
+                shown = repr(given)
             lines.append(f"{name}: {message} (got {shown})")
         else:
             lines.append(message)

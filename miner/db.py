@@ -7,8 +7,11 @@ and foreign keys. Migrations are Alembic scripts in `miner/migrations`, applied 
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -148,21 +151,81 @@ def upsert(
     """
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
+    stmt = _upsert_statement(conn.dialect.name, table, tuple(key),
+                             None if update is None else tuple(update), where)
+    conn.execute(stmt, list(rows))
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_statement(dialect: str, table: Table, key: tuple[str, ...], update: tuple[str, ...] | None,
+                      where: str | None) -> Any:
+    # Statements are immutable: build each shape once (building them is costlier than running them).
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(table)
-    key = list(key)
     if update is None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=key)
-    else:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=key,
-            set_={col: stmt.excluded[col] for col in update},
-            where=text(where) if where else None,
-        )
-    conn.execute(stmt, list(rows))
+        return stmt.on_conflict_do_nothing(index_elements=list(key))
+    return stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_={col: stmt.excluded[col] for col in update},
+        where=text(where) if where else None,
+    )
+
+
+class BulkUpsert:
+    """INSERT ... ON CONFLICT as one prepared statement run with executemany on plain tuples.
+
+    The sync's hot path: it skips SQLAlchemy's per-row parameter processing, so values must already
+    be database-ready (see `db_datetime`, `db_json`). The SQL is the same on SQLite and PostgreSQL
+    apart from the placeholder style.
+    """
+
+    def __init__(self, table: str, columns: Sequence[str], *, key: Sequence[str],
+                 update: Sequence[str] | None = None, where: str | None = None) -> None:
+        self.table, self.columns, self.key = table, list(columns), list(key)
+        self.update, self.where = (list(update) if update is not None else None), where
+        self._sql: dict[str, str] = {}
+
+    def sql(self, paramstyle: str) -> str:
+        if paramstyle not in self._sql:
+            mark = "?" if paramstyle == "qmark" else "%s"
+            conflict = f"ON CONFLICT ({', '.join(self.key)}) "
+            if self.update is None:
+                conflict += "DO NOTHING"
+            else:
+                sets = ", ".join(f"{c} = excluded.{c}" for c in self.update)
+                conflict += f"DO UPDATE SET {sets}" + (f" WHERE {self.where}" if self.where else "")
+            self._sql[paramstyle] = (
+                f"INSERT INTO {self.table} ({', '.join(self.columns)}) "
+                f"VALUES ({', '.join([mark] * len(self.columns))}) {conflict}"
+            )
+        return self._sql[paramstyle]
+
+    def execute(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+        if not rows:
+            return 0
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self.sql(conn.dialect.paramstyle), list(rows))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+def db_datetime(conn: Connection, value: datetime | None) -> Any:
+    """An aware datetime as the database stores it: naive UTC (text on SQLite, as SQLAlchemy writes it)."""
+    if value is None:
+        return None
+    naive = value.astimezone(UTC).replace(tzinfo=None)
+    if conn.dialect.name == "sqlite":
+        return f"{naive:%Y-%m-%d %H:%M:%S}.{naive.microsecond:06d}"
+    return naive
+
+
+def db_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def ping(engine: Engine) -> None:

@@ -17,6 +17,6 @@ def configure_logging(level: str = "INFO") -> None:
         handler._miner = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
-    for name in ("httpx", "httpcore", "httpx2", "httpcore2", "anthropic", "apscheduler.executors",
-                 "alembic.runtime.migration"):
+    for name in ("httpx", "httpcore", "httpx2", "httpcore2", "anthropic", "apscheduler", "alembic",
+                 "streamlit"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

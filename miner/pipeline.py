@@ -57,7 +57,7 @@ def sync_task(ctx: Context, *, backfill_days: int | None = None) -> TaskFn:
 
 def do_analyze(ctx: Context, control: RunControl, result: dict[str, Any], *,
                batch_size: int = 500) -> None:
-    from miner.analysis import AnalyzeResult, analyze_pending
+    from miner.analysis.analyze import AnalyzeResult, analyze_pending
 
     figures = AnalyzeResult()
     try:

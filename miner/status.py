@@ -38,11 +38,16 @@ def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
             "updated_at": state.updated_at.isoformat() if state and state.updated_at else None,
             "caught_up_at": state.caught_up_at.isoformat() if state and state.caught_up_at else None,
         }
+    from miner.analysis.store import analysis_counts
+    from miner.queries import has_data
+
     running = runs.running_run(engine)
     return {
         "source": settings.effective_source,
         "database": mask_url_password(settings.database_url),
         "data": data_counts(engine),
+        "analysis": analysis_counts(engine),
+        "clusters": has_data(engine)["clusters"],
         "sync": sync_state,
         "running": running.as_dict() if running else None,
         "recent_runs": [run.as_dict() for run in runs.recent_runs(engine, limit=10)],

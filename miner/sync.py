@@ -165,6 +165,13 @@ def _sync_tickets(
         )
 
 
+TICKET_COLUMNS = ["id", *LIVE_COLUMNS]
+LIVE_UPSERT = db.BulkUpsert("tickets", TICKET_COLUMNS, key=["id"], update=LIVE_COLUMNS, where=NEWER)
+TOMBSTONE_UPSERT = db.BulkUpsert("tickets", TICKET_COLUMNS, key=["id"], update=TOMBSTONE_COLUMNS, where=NEWER)
+COMMENT_INSERT = db.BulkUpsert("comments", ["id", "ticket_id", "author_id", "public", "body", "created_at"],
+                               key=["id"])
+
+
 def _store_tickets(conn: Connection, page: TicketPage, result: SyncResult, now: datetime) -> None:
     if page.organizations:
         db.upsert(
@@ -185,19 +192,20 @@ def _store_tickets(conn: Connection, page: TicketPage, result: SyncResult, now: 
             )
         )
     }
-    live: list[dict[str, Any]] = []
-    tombstones: list[dict[str, Any]] = []
+    synced = db.db_datetime(conn, now)
+    live: list[tuple[Any, ...]] = []
+    tombstones: list[tuple[Any, ...]] = []
     for t in page.tickets:
         gts = _generated_ts(t)
         previous = known.get(t.id)
         if t.status == "deleted":
-            tombstones.append(_tombstone_row(t, gts, now))
+            tombstones.append(_tombstone_row(conn, t, gts, synced, now))
             if previous is None or (previous[1] != "deleted" and gts >= previous[0]):
                 result.tickets_deleted += 1
             else:
                 result.tickets_unchanged += 1
         else:
-            live.append(_live_row(t, gts, now))
+            live.append(_live_row(conn, t, gts, synced))
             if previous is None:
                 result.tickets_new += 1
             elif gts > previous[0] or (previous[1] == "deleted" and gts >= previous[0]):
@@ -205,57 +213,31 @@ def _store_tickets(conn: Connection, page: TicketPage, result: SyncResult, now: 
             else:
                 result.tickets_unchanged += 1
         known[t.id] = (gts, t.status)
-    db.upsert(conn, tickets_t, live, key=["id"], update=LIVE_COLUMNS, where=NEWER)
-    db.upsert(conn, tickets_t, tombstones, key=["id"], update=TOMBSTONE_COLUMNS, where=NEWER)
+    LIVE_UPSERT.execute(conn, live)
+    TOMBSTONE_UPSERT.execute(conn, tombstones)
     if tombstones:  # a deleted ticket's issues leave every count
         from miner.analysis.store import forget_issues
 
-        forget_issues(conn, [row["id"] for row in tombstones])
+        forget_issues(conn, [row[0] for row in tombstones])
 
 
-def _live_row(t: ZTicket, gts: int, now: datetime) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "subject": t.subject,
-        "description": t.description,
-        "status": t.status,
-        "priority": t.priority,
-        "type": t.type,
-        "requester_id": t.requester_id,
-        "submitter_id": t.submitter_id,
-        "assignee_id": t.assignee_id,
-        "organization_id": t.organization_id,
-        "tags": t.tags or [],
-        "via_channel": str(t.via.channel) if t.via and t.via.channel is not None else None,
-        "created_at": t.created_at,
-        "updated_at": t.updated_at,
-        "generated_timestamp": gts,
-        "deleted_at": None,
-        "synced_at": now,
-    }
+def _live_row(conn: Connection, t: ZTicket, gts: int, synced: Any) -> tuple[Any, ...]:
+    # the order of TICKET_COLUMNS: id, then LIVE_COLUMNS
+    return (
+        t.id, t.subject, t.description, t.status, t.priority, t.type, t.requester_id, t.submitter_id,
+        t.assignee_id, t.organization_id, db.db_json(t.tags or []),
+        str(t.via.channel) if t.via and t.via.channel is not None else None,
+        db.db_datetime(conn, t.created_at), db.db_datetime(conn, t.updated_at), gts, None, synced,
+    )
 
 
-def _tombstone_row(t: ZTicket, gts: int, now: datetime) -> dict[str, Any]:
+def _tombstone_row(conn: Connection, t: ZTicket, gts: int, synced: Any, now: datetime) -> tuple[Any, ...]:
     """What we keep of a deleted ticket we never saw alive: metadata, no content."""
-    return {
-        "id": t.id,
-        "subject": None,
-        "description": None,
-        "status": "deleted",
-        "priority": None,
-        "type": None,
-        "requester_id": t.requester_id,
-        "submitter_id": t.submitter_id,
-        "assignee_id": None,
-        "organization_id": t.organization_id,
-        "tags": [],
-        "via_channel": None,
-        "created_at": t.created_at,
-        "updated_at": t.updated_at,
-        "generated_timestamp": gts,
-        "deleted_at": t.updated_at or now,
-        "synced_at": now,
-    }
+    return (
+        t.id, None, None, "deleted", None, None, t.requester_id, t.submitter_id, None, t.organization_id,
+        "[]", None, db.db_datetime(conn, t.created_at), db.db_datetime(conn, t.updated_at), gts,
+        db.db_datetime(conn, t.updated_at or now), synced,
+    )
 
 
 def _generated_ts(t: ZTicket) -> int:
@@ -308,7 +290,7 @@ def _sync_comments(
 
 
 def _store_comments(conn: Connection, page: EventPage, result: SyncResult) -> None:
-    rows: dict[int, dict[str, Any]] = {}
+    rows: dict[int, tuple[Any, ...]] = {}
     for event in page.ticket_events:
         if event.ticket_id is None:
             continue
@@ -321,21 +303,12 @@ def _store_comments(conn: Connection, page: EventPage, result: SyncResult) -> No
             created = child.created_at or fallback_time
             if created is None:
                 continue
-            rows[child.id] = {
-                "id": child.id,
-                "ticket_id": event.ticket_id,
-                "author_id": child.author_id,
-                "public": True if child.public is None else child.public,
-                "body": child.body if child.body is not None else (child.plain_body or ""),
-                "created_at": created,
-            }
-    if not rows:
-        return
-    existing = set(
-        conn.execute(select(comments_t.c.id).where(comments_t.c.id.in_(list(rows)))).scalars()
-    )
-    result.comments += len(rows.keys() - existing)
-    db.upsert(conn, comments_t, [r for i, r in rows.items() if i not in existing], key=["id"])
+            body = child.body if child.body is not None else (child.plain_body or "")
+            public = True if child.public is None else child.public
+            rows[child.id] = (child.id, event.ticket_id, child.author_id, public, body,
+                              db.db_datetime(conn, created))
+    # ON CONFLICT DO NOTHING: a comment seen twice (pages repeat a second) is stored once
+    result.comments += COMMENT_INSERT.execute(conn, list(rows.values()))
 
 
 # --- state --------------------------------------------------------------------------------------

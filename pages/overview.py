@@ -27,7 +27,7 @@ if counts["issues"] == 0:
             st.markdown("### Welcome to Product Issue Miner")
             st.markdown(
                 "No Zendesk credentials are configured, so the miner runs in **demo mode**: a built-in demo "
-                "Zendesk serves about 6,000 realistic support tickets of *Shiftwise*, a fictional workforce "
+                f"Zendesk serves {miner.settings.demo_tickets:,} realistic support tickets of *Shiftwise*, a fictional workforce "
                 "scheduling app, over the last 120 days - with real product problems, billing questions, "
                 "how-tos, typos and all.\n\n"
                 "**Load demo data** runs the full pipeline on them: sync the tickets and comments, extract "

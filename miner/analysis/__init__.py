@@ -1,5 +1,5 @@
-"""Analysis: every live ticket not yet analysed becomes 0..N product issues (Claude or offline)."""
+"""Analysis: every live ticket not yet analysed becomes 0..N product issues (Claude or offline).
 
-from miner.analysis.analyze import AnalyzeResult, analyze_pending
-
-__all__ = ["AnalyzeResult", "analyze_pending"]
+Entry point: `miner.analysis.analyze.analyze_pending`. This package file stays empty so that
+importing a light submodule (the taxonomy, the store) never loads the anthropic SDK.
+"""

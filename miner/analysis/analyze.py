@@ -38,6 +38,7 @@ OFFLINE_CHUNK = 250
 LOAD_CHUNK = 100
 BATCH_CHUNK = 10_000
 BATCH_POLL_SECONDS = 10.0
+STORE_LINGER = 0.02  # seconds to wait for more answers before a write; bounds what a crash can lose
 
 
 class Analyzer(Protocol):
@@ -217,14 +218,21 @@ class _Job:
                 if not in_flight:
                     break
                 finished, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
+                if finished and len(finished) < len(in_flight):
+                    # answers arrive in bursts: a short linger stores several per transaction
+                    more, _ = wait([f for f in in_flight if f not in finished], timeout=STORE_LINGER,
+                                   return_when=FIRST_COMPLETED)
+                    finished |= more
+                done: list[tuple[TicketForAnalysis, TicketResult]] = []
                 for future in finished:
                     ticket = in_flight.pop(future)
                     try:
-                        self.store([(ticket, future.result())])
+                        done.append((ticket, future.result()))
                     except (FatalAnalysisError, Cancelled) as exc:
                         stop_reason = stop_reason or exc  # drain what is in flight, then stop
                         if isinstance(exc, FatalAnalysisError):
                             self.control.cancel()  # wake workers waiting in a retry
+                self.store(done)
         if stop_reason is not None:
             raise stop_reason
         self.control.check()

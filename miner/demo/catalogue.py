@@ -12,7 +12,6 @@ Ticket text is written the way customers write, never from the taxonomy's keywor
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 
 
@@ -31,11 +30,6 @@ class IssueSpec:
     subjects: tuple[str, ...]
     bodies: tuple[str, ...]
     mobile: bool = False  # mostly reported from the phone apps
-
-
-def placeholders(template: str) -> set[str]:
-    """The placeholder names a template uses."""
-    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
 
 
 # --- static slot values -------------------------------------------------------------------------
@@ -1101,11 +1095,13 @@ CONTEXT_SENTENCES: tuple[str, ...] = (
     "We've been using Shiftwise for a couple of years and are generally very happy with it.",
     "Hope you're well.",
     "I hope this is the right place to ask.",
-    "Apologies if this has been reported already.",
     "I'm the admin for our account.",
-    "Sorry to bother you again.",
     "We switched to Shiftwise earlier this year.",
     "I look after {n_staff} staff across several sites.",
+)
+ISSUE_CONTEXT_SENTENCES: tuple[str, ...] = (  # only where something is wrong
+    "Apologies if this has been reported already.", "Sorry to bother you again.",
+    "We've been having a problem for a few days now.", "Not sure if this is on our side or yours.",
 )
 DETAIL_SENTENCES: tuple[str, ...] = (
     "I've attached a screenshot.", "We've tried logging out and back in.", "This is affecting several people, not just me.",
@@ -1313,6 +1309,10 @@ BILLING_NOTES: tuple[str, ...] = (
 HOLD_NOTES: tuple[str, ...] = (
     "On hold until eng confirms the fix ({jira}).", "Waiting on the customer's IT team.", "Parked until the next release.",
     "Pending vendor response.",
+)
+NON_ISSUE_HOLD_NOTES: tuple[str, ...] = (
+    "Waiting on finance to confirm.", "Waiting for the account owner to confirm.", "Waiting on sales.",
+    "Pending legal review of their DPA changes.",
 )
 SPAM_NOTES: tuple[str, ...] = ("Spam, closing.", "Auto-reply, closing.", "spam", "Not a customer.")
 FOLLOWUPS_STILL: tuple[str, ...] = (  # the customer chases

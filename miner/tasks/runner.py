@@ -31,7 +31,7 @@ class Busy(MinerError):
     def __init__(self, running: runs.RunView | None) -> None:
         self.running = running
         if running is None:
-            super().__init__("Another run is already in progress; try again when it has finished.")
+            super().__init__("Another run is already running; try again when it has finished.")
         else:
             progress = f", {running.stage}" if running.stage else ""
             if running.total:

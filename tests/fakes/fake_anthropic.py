@@ -336,7 +336,32 @@ def _summarize_validation_errors(errors: list[dict[str, Any]]) -> str:
 
 
 def _schema_problem(schema: Any, path: str = "output_config.format.schema") -> str | None:
-    """The first feature of a structured-output schema that the real API rejects, if any."""
+    """The first feature of a structured-output schema that the real API rejects, if any.
+
+    Clients send the same schema with every request: the verdict is cached per schema text, so the
+    fake's own cost does not dominate throughput benchmarks.
+    """
+    try:
+        key = json.dumps(schema, sort_keys=True) + "|" + path
+    except (TypeError, ValueError):
+        return _schema_problem_uncached(schema, path)
+    if key not in _SCHEMA_VERDICTS:
+        _SCHEMA_VERDICTS[key] = _schema_problem_uncached(schema, path)
+    return _SCHEMA_VERDICTS[key]
+
+
+_SCHEMA_VERDICTS: dict[str, str | None] = {}
+_VALIDATORS: dict[str, Any] = {}
+
+
+def _validator_for(schema: dict[str, Any]) -> Any:
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _VALIDATORS:
+        _VALIDATORS[key] = jsonschema.Draft202012Validator(schema)
+    return _VALIDATORS[key]
+
+
+def _schema_problem_uncached(schema: Any, path: str) -> str | None:
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
@@ -855,7 +880,7 @@ class _InstanceBuilder:
 def build_instance(schema: dict[str, Any], prompt: str) -> Any:
     """A deterministic instance of ``schema`` derived from ``prompt`` (validated with jsonschema)."""
     instance = _InstanceBuilder(schema, prompt).build()
-    jsonschema.Draft202012Validator(schema).validate(instance)
+    _validator_for(schema).validate(instance)
     return instance
 
 
