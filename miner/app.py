@@ -139,6 +139,16 @@ def get_app(factory: Any = None) -> MinerApp:
         return _current
 
 
+def install(app: MinerApp) -> MinerApp:
+    """Make `app` the process's app (embedding, tests); replaces nothing that is already installed."""
+    global _current
+    with _current_lock:
+        if _current is not None and _current is not app:
+            raise RuntimeError("another MinerApp is already installed; uninstall() it first")
+        _current = app
+    return app
+
+
 def uninstall() -> None:
     global _current
     with _current_lock:

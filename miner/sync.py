@@ -416,18 +416,13 @@ def demo_anchor(engine: Engine, *, reset: bool = False) -> datetime:
     """The moment the demo dataset is generated relative to, fixed at first use.
 
     The demo data is generated from a seed relative to this time, so every process (dashboard, CLI,
-    scheduler) serves the identical dataset and incremental syncs see no phantom changes.
+    scheduler, replicas) serves the identical dataset and incremental syncs see no phantom changes.
     """
+    anchor = datetime.now(UTC).replace(second=0, microsecond=0)
+    row = {"stream": DEMO_ANCHOR, "cursor": anchor.isoformat(), "updated_at": anchor}
     with db.write_transaction(engine) as conn:
+        # insert-if-absent, then read: two processes starting together agree on one anchor
+        db.upsert(conn, state_t, [row], key=["stream"], update=["cursor", "updated_at"] if reset else None)
         state = read_state(conn, DEMO_ANCHOR)
-        if state is not None and state.cursor and not reset:
-            return datetime.fromisoformat(state.cursor)
-        anchor = datetime.now(UTC).replace(second=0, microsecond=0)
-        db.upsert(
-            conn,
-            state_t,
-            [{"stream": DEMO_ANCHOR, "cursor": anchor.isoformat(), "updated_at": anchor}],
-            key=["stream"],
-            update=["cursor", "updated_at"],
-        )
-        return anchor
+    assert state is not None and state.cursor
+    return datetime.fromisoformat(state.cursor)

@@ -8,7 +8,7 @@ deleted) are recomputed, for all clusters at once. Per-cluster figures are then 
 Emerging, with a one-line reason stored for the dashboard:
 - new: first seen within the last 14 days with at least MIN_NEW_TICKETS tickets;
 - rising: the last 7 days carry at least MIN_RISE_TICKETS tickets, at least RISE_FACTOR times the
-  weekly average of the 28 days before, and the rise is significant (one-sided Poisson p < 0.01).
+  weekly average of the 28 days before, and the rise is significant (one-sided Poisson p < 0.001).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ NEW_WINDOW_DAYS = 14
 MIN_NEW_TICKETS = 8
 MIN_RISE_TICKETS = 8
 RISE_FACTOR = 2.0
+RISE_P_VALUE = 0.001  # strict: dozens of clusters are tested every hour, so chance rises must not fire
 BASELINE_DAYS = 28
 ACTIVE_DAYS = 14
 DAY_CHUNK = 60
@@ -114,7 +115,7 @@ def _as_date(value: Any) -> date:
 
 def _dirty_days(conn: Connection, since: datetime | None) -> list[date]:
     day = func.date(issues_t.c.ticket_created_at)
-    query = select(distinct(day))
+    query = select(day).distinct()
     if since is not None:
         query = query.where(issues_t.c.updated_at > since)
     days = {_as_date(d) for d in conn.execute(query).scalars() if d is not None}
@@ -243,7 +244,7 @@ def detect_emerging(*, first_seen: datetime | None, today: date, last7: int, bas
     weekly = baseline / (BASELINE_DAYS / 7)
     if last7 >= MIN_RISE_TICKETS and last7 >= RISE_FACTOR * max(weekly, 1.0):
         p = poisson_sf(last7, max(weekly, 0.5))
-        if p < 0.01:
+        if p < RISE_P_VALUE:
             factor = last7 / weekly if weekly > 0 else float("inf")
             shown = f"x{factor:.1f}" if math.isfinite(factor) else "from zero"
             return True, (f"Rising: {last7} tickets in the last 7 days vs {weekly:.1f}/week over the "

@@ -18,6 +18,7 @@ from miner.config import ConfigError
 from miner.queries import Period
 from miner.runtime import runtime
 
+LOCAL_ADDRESSES = {"127.0.0.1", "::1", "localhost"}
 PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 120 days": 120}
 STATUS_ICONS = {
     "running": ":material/progress_activity:", "succeeded": ":material/check_circle:",
@@ -94,7 +95,8 @@ def current_user(miner: MinerApp) -> User:
                     st.error("Wrong password.")
             st.stop()
         return User("team member", None, True, "password")
-    if st.context.ip_address is not None:
+    ip = st.context.ip_address
+    if not (ip is None or (isinstance(ip, str) and ip in LOCAL_ADDRESSES)):
         st.title("Product Issue Miner")
         st.error("This dashboard has no sign-in configured, so it only answers on the machine it runs on. "
                  "To share it, set up `[auth]` (single sign-on) or `MINER_DASHBOARD_PASSWORD` in "

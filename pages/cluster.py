@@ -81,14 +81,14 @@ m[4].metric("Last seen", fmt_dt(cluster["last_seen"], with_time=False))
 daily = query("cluster_daily", cid, period)
 customers = query("cluster_customers_cumulative", cid, period)
 c1, c2, c3 = st.columns([2, 2, 1])
-c1.plotly_chart(daily_bars(daily, "tickets", "Tickets per day"), use_container_width=True)
-c2.plotly_chart(line(customers, "customers", "Customers affected (cumulative)"), use_container_width=True)
+c1.plotly_chart(daily_bars(daily, "tickets", "Tickets per day"), width="stretch")
+c2.plotly_chart(line(customers, "customers", "Customers affected (cumulative)"), width="stretch")
 mix = pd.DataFrame([{"severity": k, "issues": v} for k, v in (cluster["severity_mix"] or {}).items()])
 if not mix.empty:
     fig = px.pie(mix, names="severity", values="issues", title="Severity mix", color="severity",
                  color_discrete_map=SEVERITY_COLORS, category_orders={"severity": SEVERITY_ORDER}, hole=0.5)
     fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=280)
-    c3.plotly_chart(fig, use_container_width=True)
+    c3.plotly_chart(fig, width="stretch")
 
 quotes = query("representative_quotes", cid, 5)
 if not quotes.empty:
@@ -165,7 +165,7 @@ with left:
         shown["link"] = shown["ticket_id"].map(lambda t: ticket_url(miner, int(t)))
         st.dataframe(
             shown[["ticket_id", "link", "summary", "severity", "organization", "ticket_created_at", "issue_id"]],
-            hide_index=True, use_container_width=True,
+            hide_index=True, width="stretch",
             column_config={
                 "ticket_id": st.column_config.NumberColumn("Ticket", format="%d"),
                 "link": st.column_config.LinkColumn("Zendesk", display_text="open"),

@@ -56,7 +56,7 @@ shown = view[["id", "name", "category", "top_severity", "period_tickets", "count
               "customer_count", "triage_status", "active", "emerging", "last_seen"]].copy()
 shown["triage_status"] = shown["triage_status"].map(TRIAGE_LABELS)
 event = st.dataframe(
-    shown, hide_index=True, use_container_width=True, on_select="rerun", selection_mode="single-row",
+    shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
     key="cluster_table",
     column_config={
         "id": st.column_config.NumberColumn("#", width="small"),

@@ -28,25 +28,25 @@ if user.is_admin:
         st.markdown("**Sync** from Zendesk")
         backfill = st.number_input("Also re-read the last N days", min_value=0, max_value=3650, value=0, step=1,
                                    help="0 = only what changed since the last sync. Re-reading is harmless.")
-        if st.form_submit_button("Sync", icon=":material/sync:", use_container_width=True):
+        if st.form_submit_button("Sync", icon=":material/sync:", width="stretch"):
             start_run("sync", {"backfill_days": int(backfill) or None})
     with c2.form("analyze_form", border=True):
         st.markdown(f"**Analyze** new tickets ({'Claude' if miner.settings.effective_analyzer == 'claude' else 'offline'})")
         batch = st.number_input("Tickets in this run", min_value=1, max_value=100_000, value=500, step=100)
-        if st.form_submit_button("Analyze", icon=":material/psychology:", use_container_width=True):
+        if st.form_submit_button("Analyze", icon=":material/psychology:", width="stretch"):
             start_run("analyze", {"batch_size": int(batch)})
     with c3.form("pipeline_form", border=True):
         st.markdown("**Full pipeline**: sync, analyze, cluster, trends")
         p_backfill = st.number_input("Re-read days", min_value=0, max_value=3650, value=0, step=1)
         p_batch = st.number_input("Tickets to analyse", min_value=1, max_value=100_000, value=500, step=100)
         if st.form_submit_button("Run full pipeline", type="primary", icon=":material/rocket_launch:",
-                                 use_container_width=True):
+                                 width="stretch"):
             start_run("pipeline", {"backfill_days": int(p_backfill) or None, "batch_size": int(p_batch)})
     with st.expander("More: cluster, trends"):
         d1, d2, _ = st.columns([1, 1, 3])
-        if d1.button("Cluster + trends", use_container_width=True):
+        if d1.button("Cluster + trends", width="stretch"):
             start_run("cluster")
-        if d2.button("Trends only", use_container_width=True):
+        if d2.button("Trends only", width="stretch"):
             start_run("trends")
 else:
     st.info("You can watch runs here; only admins (MINER_ADMINS) can start them.")
@@ -89,7 +89,7 @@ else:
         "figures": figures(r.result), "cost": r.llm_cost_usd, "error": r.error or "",
     } for r in history])
     picked = st.dataframe(
-        frame, hide_index=True, use_container_width=True, on_select="rerun", selection_mode="single-row",
+        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key="run_history",
         column_config={"run": st.column_config.NumberColumn("#", format="%d", width="small"),
                        "started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
@@ -126,15 +126,15 @@ for job in miner.scheduler.job_status():
             with d:
                 x, y = st.columns(2)
                 if job["paused"]:
-                    if x.button("Resume", key=f"resume_{job['id']}", use_container_width=True):
+                    if x.button("Resume", key=f"resume_{job['id']}", width="stretch"):
                         miner.scheduler.resume(job["id"], by=author)
                         st.rerun()
-                elif x.button("Pause", key=f"pause_{job['id']}", use_container_width=True):
+                elif x.button("Pause", key=f"pause_{job['id']}", width="stretch"):
                     miner.scheduler.pause(job["id"], by=author)
                     st.rerun()
-                if y.button("Run now", key=f"now_{job['id']}", use_container_width=True):
+                if y.button("Run now", key=f"now_{job['id']}", width="stretch"):
                     start_run(job["kind"], job_id=job["id"])
-            with st.popover("Edit schedule", use_container_width=False):
+            with st.popover("Edit schedule"):
                 with st.form(f"edit_{job['id']}"):
                     mode = st.radio("Trigger", ["cron", "interval"], horizontal=True,
                                     index=0 if job["cron"] else 1)
@@ -180,9 +180,9 @@ for rep in stored:
     a, b, c = st.columns([3, 1, 1])
     a.markdown(f"Week {rep['period_start']:%b %d} - {(rep['period_end']):%b %d, %Y} · written {fmt_ago(rep['created_at'])}")
     b.download_button("Markdown", rep["markdown"], file_name=f"product-issues-{rep['period_start']:%Y-%m-%d}.md",
-                      key=f"md_{rep['id']}", use_container_width=True)
+                      key=f"md_{rep['id']}", width="stretch")
     c.download_button("HTML", rep["html"], file_name=f"product-issues-{rep['period_start']:%Y-%m-%d}.html",
-                      mime="text/html", key=f"html_{rep['id']}", use_container_width=True)
+                      mime="text/html", key=f"html_{rep['id']}", width="stretch")
 if user.is_admin and st.button("Generate a report now"):
     reports.generate_weekly_report(miner.engine)
     refresh_data()

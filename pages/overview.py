@@ -88,7 +88,7 @@ series = query("top_cluster_series", period, 8)
 if series.empty:
     st.info("No clustered issues in this period. Pick a longer period in the sidebar.")
 else:
-    st.plotly_chart(stacked_area(series, "Tickets per day, top clusters"), use_container_width=True)
+    st.plotly_chart(stacked_area(series, "Tickets per day, top clusters"), width="stretch")
 
 left, right = st.columns([3, 2])
 with left:
@@ -99,7 +99,7 @@ with left:
     else:
         top = table.head(12)[["id", "name", "period_tickets", "change_pct", "customer_count", "triage_status"]]
         st.dataframe(
-            top, hide_index=True, use_container_width=True,
+            top, hide_index=True, width="stretch",
             column_config={
                 "id": st.column_config.NumberColumn("#", width="small"),
                 "name": st.column_config.TextColumn("Cluster", width="large"),
@@ -122,7 +122,7 @@ with right:
                      hover_data={"count_7d": True, "count_prev_7d": True})
         fig.update_traces(marker_color="#EA580C")
         fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=320)
-        st.plotly_chart(fig, use_container_width=True)
+        st.plotly_chart(fig, width="stretch")
     mix = query("severity_mix", period)
     st.markdown("#### Severity by category")
     if mix.empty:
@@ -132,7 +132,7 @@ with right:
                      category_orders={"severity": SEVERITY_ORDER}, color_discrete_map=SEVERITY_COLORS,
                      labels={"issues": "Issues", "category": ""})
         fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=340)
-        st.plotly_chart(fig, use_container_width=True)
+        st.plotly_chart(fig, width="stretch")
 
 last_pipeline = runs.last_finished(miner.engine, "pipeline")
 daily = next((j for j in miner.scheduler.job_status() if j["id"] == "daily_sync"), None)

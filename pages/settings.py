@@ -43,7 +43,7 @@ tests = {"Test Zendesk": ("zendesk", lambda: health.check_zendesk(settings, mine
          "Test Claude": ("claude", lambda: health.check_claude(settings)),
          "Test database": ("database", lambda: health.check_database(miner.engine))}
 for col, (label, (key, check)) in zip((t1, t2, t3), tests.items(), strict=True):
-    if col.button(label, use_container_width=True, key=f"test_{key}"):
+    if col.button(label, width="stretch", key=f"test_{key}"):
         with st.spinner(f"{label}..."):
             st.session_state[f"test_result_{key}"] = check()
     result = st.session_state.get(f"test_result_{key}")
@@ -51,7 +51,7 @@ for col, (label, (key, check)) in zip((t1, t2, t3), tests.items(), strict=True):
         (col.success if result.ok else col.error)(f"{escape(result.message)} ({result.latency_ms:.0f} ms)")
 
 st.markdown("#### All settings")
-st.dataframe(pd.DataFrame(settings.describe()), hide_index=True, use_container_width=True)
+st.dataframe(pd.DataFrame(settings.describe()), hide_index=True, width="stretch")
 
 st.markdown("#### Taxonomy")
 taxonomy = load_taxonomy(settings.taxonomy_path)
@@ -60,7 +60,7 @@ st.caption(f"{escape(str(taxonomy.path))} · version {escape(taxonomy.version)} 
 rows = [{"category": cat.label, "key": f"{cat.key}.{sub.key}", "subcategory": sub.label,
          "keywords (offline analyzer)": ", ".join(p.text for p in sub.keywords)}
         for cat in taxonomy.categories.values() for sub in cat.subcategories.values()]
-st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True, height=300)
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=300)
 
 with st.expander("Claude price table"):
     prices = load_prices(settings.prices_path)

@@ -40,7 +40,7 @@ if results.empty:
 
 event = st.dataframe(
     results[["id", "subject", "status", "organization", "created_at", "issues", "no_issue_reason", "analysis"]],
-    hide_index=True, use_container_width=True, on_select="rerun", selection_mode="single-row", key="ticket_table",
+    hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="ticket_table",
     column_config={
         "id": st.column_config.NumberColumn("Ticket", format="%d", width="small"),
         "subject": st.column_config.TextColumn("Subject", width="medium"),

@@ -245,6 +245,7 @@ class SchedulerService:
         """Change a job's trigger and/or pause state; validated, stored, applied immediately."""
         if job_id not in JOB_BY_ID:
             raise ScheduleError(f"job_id: unknown job {job_id!r}")
+        ensure_default_schedules(self.engine)  # also when this process does not run the scheduler
         current = {row.job_id: row for row in load_schedules(self.engine)}[job_id]
         values: dict[str, Any] = {"updated_at": datetime.now(UTC), "updated_by": by}
         if cron is not None:

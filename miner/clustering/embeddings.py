@@ -1,0 +1,124 @@
+"""Sentence embedders for issue summaries.
+
+The default is WordLlama (a 19 MB static token-embedding model whose weights ship inside the wheel), loaded
+strictly offline. A user may point at a local sentence-transformers model instead with
+``"sentence-transformers:/path/to/model"``; that package is optional and imported only when asked for.
+Every embedder returns float32 rows with unit L2 norm (an empty text gives a zero row).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+DEFAULT_SPEC = "wordllama"
+_ST_PREFIX = "sentence-transformers:"
+_NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
+_SPACE = re.compile(r"\s+")
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return a (len(texts), dim) float32 array of unit-length rows."""
+        ...
+
+
+def normalise_text(text: str) -> str:
+    """Collapse numbers and whitespace: order numbers and amounts otherwise dominate a static embedding."""
+    return _SPACE.sub(" ", _NUMBER.sub("0", text)).strip()
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
+
+
+class WordLlamaEmbedder:
+    """WordLlama l2_supercat, 256 dimensions: mean of static token vectors, fast and numpy-only."""
+
+    def __init__(self, config: str = "l2_supercat", dim: int = 256) -> None:
+        self.name = f"wordllama-{config}-{dim}"
+        self.dim = dim
+        self._model = _load_wordllama(config, dim)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.embed([normalise_text(t) for t in texts], norm=False, batch_size=256)
+        return _unit_rows(vectors)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model read from a local directory (never downloaded)."""
+
+    def __init__(self, path: str) -> None:
+        self._model = _load_sentence_transformer(path)
+        self.name = f"sentence-transformers:{Path(path).name}"
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode([normalise_text(t) for t in texts], batch_size=64,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return _unit_rows(vectors)
+
+
+@lru_cache(maxsize=4)
+def _load_wordllama(config: str, dim: int) -> Any:
+    # wordllama calls logging.basicConfig() when imported; keep the application's logging as it was.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        import wordllama
+        from wordllama import WordLlama
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+    # The weights live in wordllama/weights/; its tokenizer config lives in wordllama/tokenizers/, where
+    # WordLlama only looks when that folder is passed as the cache dir. disable_download keeps it offline.
+    package_dir = Path(wordllama.__file__).resolve().parent
+    return WordLlama.load(config, cache_dir=package_dir, dim=dim, disable_download=True)
+
+
+@lru_cache(maxsize=4)
+def _load_sentence_transformer(path: str) -> Any:
+    if not Path(path).is_dir():
+        raise ValueError(f"sentence-transformers model directory not found: {path!r}")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise RuntimeError(
+            "the 'sentence-transformers' package is not installed; install it (and torch) to use "
+            f"{_ST_PREFIX}{path}, or use the default embedder"
+        ) from exc
+    return SentenceTransformer(path, device="cpu")
+
+
+def get_embedder(spec: str | None = None) -> Embedder:
+    """Return a (cached) embedder for ``spec``: None or "wordllama" for the default, or
+    "sentence-transformers:/local/model/dir" for a user-supplied model."""
+    return _embedder((spec or DEFAULT_SPEC).strip())
+
+
+@lru_cache(maxsize=8)
+def _embedder(spec: str) -> Embedder:
+    if spec == DEFAULT_SPEC:
+        return WordLlamaEmbedder()
+    if spec.startswith(_ST_PREFIX) and spec[len(_ST_PREFIX):].strip():
+        return SentenceTransformerEmbedder(spec[len(_ST_PREFIX):].strip())
+    raise ValueError(
+        f"unknown embedder spec {spec!r}: use 'wordllama' (the default) or "
+        f"'{_ST_PREFIX}/path/to/local/model'"
+    )
