@@ -10,6 +10,7 @@ This file does two jobs:
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,7 +25,7 @@ log = logging.getLogger("miner.dashboard")
 
 
 @asynccontextmanager
-async def lifespan(_app: Any):  # noqa: ANN201 - Streamlit's lifespan protocol
+async def lifespan(_app: Any):
     configure_logging()
     try:
         started = runtime()
@@ -33,8 +34,15 @@ async def lifespan(_app: Any):  # noqa: ANN201 - Streamlit's lifespan protocol
                  "on" if started.scheduler.running else "off")
     except Exception as exc:  # the pages explain the problem to whoever opens them
         log.error("Product Issue Miner could not start: %s", exc)
+    # Import the heavy libraries now, off the request path, so the first visitor does not wait.
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     yield
     uninstall()
+
+
+def _warm_up() -> None:
+    import plotly.express  # noqa: F401
+    import sklearn.cluster  # noqa: F401
 
 
 def _app_for_api() -> Any:

@@ -170,14 +170,14 @@ def drop_pg(schema: str) -> None:
         conn.execute(text(f"DROP SCHEMA {schema}_b CASCADE"))
 
 
-def _fresh(connect, name: str, tmp: str, suffix: str):  # noqa: ANN001, ANN202
+def _fresh(connect, name: str, tmp: str, suffix: str):
     """A connection factory onto an empty baseline database for this attempt."""
     if name == "SQLite":
         import sqlite3
 
         path = Path(tmp) / f"baseline{suffix}.db"
 
-        def sqlite_connect():  # noqa: ANN202
+        def sqlite_connect():
             conn = sqlite3.connect(path)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -185,7 +185,7 @@ def _fresh(connect, name: str, tmp: str, suffix: str):  # noqa: ANN001, ANN202
 
         return sqlite_connect
 
-    def pg_connect():  # noqa: ANN202
+    def pg_connect():
         conn = connect()
         with conn.cursor() as cur:
             cur.execute("DROP TABLE IF EXISTS bt, bc")

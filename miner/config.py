@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from miner.errors import MinerError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -25,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from miner.errors import MinerError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TAXONOMY = Path(__file__).resolve().parent / "analysis" / "taxonomy.toml"
@@ -243,7 +244,7 @@ class Settings(BaseModel):
     def load(
         cls,
         env: Mapping[str, str] | None = None,
-        secrets_file: Path | None | Literal[False] = None,
+        secrets_file: Path | Literal[False] | None = None,
         **overrides: Any,
     ) -> Settings:
         """Read settings: defaults < secrets.toml < environment < explicit overrides.

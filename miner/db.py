@@ -11,8 +11,8 @@ import functools
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 

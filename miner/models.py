@@ -7,7 +7,7 @@ datetimes, so SQL written against either database compares like with like.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -49,7 +49,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
 
 
 def utcnow() -> datetime:
@@ -77,7 +77,7 @@ class Ticket(Base):
     updated_at: Mapped[datetime | None]
     generated_timestamp: Mapped[int] = mapped_column(BigInteger)
     deleted_at: Mapped[datetime | None]
-    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Comment(Base):
@@ -353,6 +353,27 @@ class ClusterDailyStat(Base):
     customers: Mapped[int] = mapped_column(Integer)
 
 
+class DailyTicketStat(Base):
+    """Per UTC day: tickets created (live) and how many of them carry a product issue."""
+
+    __tablename__ = "daily_ticket_stats"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    tickets: Mapped[int] = mapped_column(Integer)
+    tickets_with_issues: Mapped[int] = mapped_column(Integer)
+
+
+class DailyIssueStat(Base):
+    """Per UTC day, category and severity: issues and distinct tickets (clustered or not)."""
+
+    __tablename__ = "daily_issue_stats"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(48), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(12), primary_key=True)
+    issues: Mapped[int] = mapped_column(Integer)
+
+
 class ClusterEvent(Base):
     """Audit trail of cluster changes: human edits (rename, merge, move, pin, status, note) and runs."""
 
@@ -394,3 +415,4 @@ class AppState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+Index("ix_issues_cluster_created", Issue.cluster_id, Issue.ticket_created_at)

@@ -18,6 +18,8 @@ from miner.models import (
     ClusterEvent,
     ClusterNote,
     Comment,
+    DailyIssueStat,
+    DailyTicketStat,
     Issue,
     Organization,
     Ticket,
@@ -60,42 +62,43 @@ def _df(engine: Engine, query: Any) -> pd.DataFrame:
 # --- overview -----------------------------------------------------------------------------------
 
 
-def has_data(engine: Engine) -> dict[str, int]:
+def has_data(engine: Engine) -> dict[str, bool]:
+    """Whether there is anything to show yet (cheap existence checks, whatever the table sizes)."""
     with engine.connect() as conn:
-        tickets = conn.execute(select(func.count()).select_from(Ticket).where(Ticket.status != "deleted")).scalar_one()
-        issues = conn.execute(select(func.count()).select_from(Issue)).scalar_one()
-        clusters = conn.execute(select(func.count()).select_from(Cluster).where(Cluster.retired.is_(False))).scalar_one()
-    return {"tickets": int(tickets), "issues": int(issues), "clusters": int(clusters)}
+        def exists(query: Any) -> bool:
+            return conn.execute(select(query.exists())).scalar_one()
+
+        return {
+            "tickets": exists(select(Ticket.id).where(Ticket.status != "deleted")),
+            "issues": exists(select(Issue.id)),
+            "clusters": exists(select(Cluster.id).where(Cluster.retired.is_(False))),
+        }
 
 
 def overview_figures(engine: Engine, period: Period) -> dict[str, Any]:
-    """Headline numbers for the period, and the same for the period just before it."""
+    """Headline numbers for the period and for the period just before it (from the daily tables)."""
 
-    def window(start: datetime, end: datetime) -> dict[str, int]:
+    def window(start: date, end: date) -> dict[str, int]:
         with engine.connect() as conn:
             tickets = conn.execute(
-                select(func.count()).select_from(Ticket)
-                .where(Ticket.status != "deleted", Ticket.created_at >= start, Ticket.created_at < end)
-            ).scalar_one()
+                select(func.coalesce(func.sum(DailyTicketStat.tickets), 0),
+                       func.coalesce(func.sum(DailyTicketStat.tickets_with_issues), 0))
+                .where(DailyTicketStat.day >= start, DailyTicketStat.day <= end)
+            ).one()
             by_sev = dict(conn.execute(
-                select(Issue.severity, func.count()).where(
-                    Issue.ticket_created_at >= start, Issue.ticket_created_at < end)
-                .group_by(Issue.severity)
+                select(DailyIssueStat.severity, func.sum(DailyIssueStat.issues))
+                .where(DailyIssueStat.day >= start, DailyIssueStat.day <= end)
+                .group_by(DailyIssueStat.severity)
             ).all())
-            with_issues = conn.execute(
-                select(func.count(func.distinct(Issue.ticket_id))).where(
-                    Issue.ticket_created_at >= start, Issue.ticket_created_at < end)
-            ).scalar_one()
         return {
-            "tickets": int(tickets), "issues": int(sum(by_sev.values())),
-            "tickets_with_issues": int(with_issues),
+            "tickets": int(tickets[0]), "issues": int(sum(by_sev.values())),
+            "tickets_with_issues": int(tickets[1]),
             "critical": int(by_sev.get("critical", 0)), "high": int(by_sev.get("high", 0)),
         }
 
-    span = period.end_dt - period.start_dt
-    current = window(period.start_dt, period.end_dt)
-    previous = window(period.start_dt - span, period.start_dt)
-    return {"current": current, "previous": previous}
+    span = timedelta(days=period.days)
+    return {"current": window(period.start, period.end),
+            "previous": window(period.start - span, period.start - timedelta(days=1))}
 
 
 def daily_totals(engine: Engine, period: Period) -> pd.DataFrame:
@@ -180,9 +183,9 @@ def rising_clusters(engine: Engine, limit: int = 10, min_count: int = 5) -> pd.D
 
 
 def severity_mix(engine: Engine, period: Period) -> pd.DataFrame:
-    q = (select(Issue.category, Issue.severity, func.count().label("issues"))
-         .where(Issue.ticket_created_at >= period.start_dt, Issue.ticket_created_at < period.end_dt)
-         .group_by(Issue.category, Issue.severity))
+    q = (select(DailyIssueStat.category, DailyIssueStat.severity, func.sum(DailyIssueStat.issues).label("issues"))
+         .where(DailyIssueStat.day >= period.start, DailyIssueStat.day <= period.end)
+         .group_by(DailyIssueStat.category, DailyIssueStat.severity))
     return _df(engine, q)
 
 
@@ -216,8 +219,7 @@ def cluster_customers_cumulative(engine: Engine, cluster_id: int, period: Period
     """Distinct customers affected so far, by day (first appearance of each customer)."""
     customer = func.coalesce(Issue.organization_id, -Issue.requester_id)
     q = (select(customer.label("customer"), func.min(Issue.ticket_created_at).label("first"))
-         .join(Ticket, Ticket.id == Issue.ticket_id)
-         .where(Issue.cluster_id == cluster_id, Ticket.status != "deleted")
+         .where(Issue.cluster_id == cluster_id)  # issues of deleted tickets are already gone
          .group_by(customer))
     df = _df(engine, q)
     days = pd.date_range(period.start, period.end, freq="D")
@@ -251,7 +253,8 @@ def representative_quotes(engine: Engine, cluster_id: int, limit: int = 5) -> pd
     if df.empty:
         return df
     df["customer"] = df["organization_id"].fillna(-df["requester_id"].fillna(0))
-    return df.drop_duplicates("customer").drop_duplicates("representative_quote").head(limit)
+    df["folded"] = df["representative_quote"].str.casefold().str.strip(" .!?")
+    return df.drop_duplicates("customer").drop_duplicates("folded").drop(columns="folded").head(limit)
 
 
 def cluster_notes(engine: Engine, cluster_id: int) -> pd.DataFrame:

@@ -30,6 +30,13 @@ def data_counts(engine: Engine) -> dict[str, int]:
     }
 
 
+def cluster_count(engine: Engine) -> int:
+    from miner.models import Cluster
+
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Cluster).where(Cluster.retired.is_(False))).scalar_one())
+
+
 def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
     sync_state = {}
     for stream in (TICKETS_STREAM, EVENTS_STREAM):
@@ -39,7 +46,6 @@ def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
             "caught_up_at": state.caught_up_at.isoformat() if state and state.caught_up_at else None,
         }
     from miner.analysis.store import analysis_counts
-    from miner.queries import has_data
 
     running = runs.running_run(engine)
     return {
@@ -47,7 +53,7 @@ def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
         "database": mask_url_password(settings.database_url),
         "data": data_counts(engine),
         "analysis": analysis_counts(engine),
-        "clusters": has_data(engine)["clusters"],
+        "clusters": cluster_count(engine),
         "sync": sync_state,
         "running": running.as_dict() if running else None,
         "recent_runs": [run.as_dict() for run in runs.recent_runs(engine, limit=10)],

@@ -23,7 +23,16 @@ from sqlalchemy import Engine, Table, bindparam, case, delete, distinct, func, i
 from sqlalchemy.engine import Connection
 
 from miner import db
-from miner.models import AppState, Cluster, ClusterDailyStat, DirtyDay, Issue, Ticket
+from miner.models import (
+    AppState,
+    Cluster,
+    ClusterDailyStat,
+    DailyIssueStat,
+    DailyTicketStat,
+    DirtyDay,
+    Issue,
+    Ticket,
+)
 from miner.progress import RunControl
 
 log = logging.getLogger(__name__)
@@ -33,6 +42,8 @@ tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
 clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
 daily_t: Table = ClusterDailyStat.__table__  # type: ignore[assignment]
 dirty_t: Table = DirtyDay.__table__  # type: ignore[assignment]
+ticket_days_t: Table = DailyTicketStat.__table__  # type: ignore[assignment]
+issue_days_t: Table = DailyIssueStat.__table__  # type: ignore[assignment]
 state_t: Table = AppState.__table__  # type: ignore[assignment]
 
 WATERMARK = "trends_watermark"
@@ -76,7 +87,8 @@ def update_trends(engine: Engine, *, control: RunControl | None = None, full: bo
         result.full = full or watermark is None
         days = _dirty_days(conn, None if result.full else watermark)
         if result.full:
-            conn.execute(delete(daily_t))
+            for table in (daily_t, ticket_days_t, issue_days_t):
+                conn.execute(delete(table))
         control.update(total=len(days) + 1, message=f"{len(days)} days to recompute")
         for start in range(0, len(days), DAY_CHUNK):
             control.check()
@@ -119,15 +131,22 @@ def _dirty_days(conn: Connection, since: datetime | None) -> list[date]:
     if since is not None:
         query = query.where(issues_t.c.updated_at > since)
     days = {_as_date(d) for d in conn.execute(query).scalars() if d is not None}
+    ticket_day = func.date(tickets_t.c.created_at)
+    tickets_query = select(ticket_day).distinct()
+    if since is not None:
+        tickets_query = tickets_query.where(tickets_t.c.synced_at > since)
+    days |= {_as_date(d) for d in conn.execute(tickets_query).scalars() if d is not None}
     days |= {_as_date(d) for d in conn.execute(select(dirty_t.c.day)).scalars()}
     return sorted(days)
 
 
 def _recompute_days(conn: Connection, days: list[date]) -> None:
-    """Replace the daily rows of these days with fresh aggregates over live tickets' issues."""
-    conn.execute(delete(daily_t).where(daily_t.c.day.in_(days)))
+    """Replace the daily rows of these days with fresh aggregates over live tickets and their issues."""
     start = datetime.combine(min(days), datetime.min.time(), UTC)
     end = datetime.combine(max(days) + timedelta(days=1), datetime.min.time(), UTC)
+    wanted = set(days)
+    _recompute_overview_days(conn, days, start, end)
+    conn.execute(delete(daily_t).where(daily_t.c.day.in_(days)))
     day = func.date(issues_t.c.ticket_created_at)
     rows = conn.execute(
         select(
@@ -142,7 +161,6 @@ def _recompute_days(conn: Connection, days: list[date]) -> None:
                issues_t.c.ticket_created_at >= start, issues_t.c.ticket_created_at < end)
         .group_by(issues_t.c.cluster_id, day)
     ).all()
-    wanted = set(days)
     payload = [
         {"cluster_id": r.cluster_id, "day": _as_date(r.day), "issues": r.issues, "tickets": r.tickets,
          "customers": r.customers}
@@ -150,6 +168,35 @@ def _recompute_days(conn: Connection, days: list[date]) -> None:
     ]
     if payload:
         conn.execute(insert(daily_t), payload)
+
+
+def _recompute_overview_days(conn: Connection, days: list[date], start: datetime, end: datetime) -> None:
+    """The overview's figures per day: tickets, tickets with issues, issues by category and severity."""
+    wanted = set(days)
+    conn.execute(delete(ticket_days_t).where(ticket_days_t.c.day.in_(days)))
+    conn.execute(delete(issue_days_t).where(issue_days_t.c.day.in_(days)))
+    ticket_day = func.date(tickets_t.c.created_at)
+    has_issue = select(issues_t.c.id).where(issues_t.c.ticket_id == tickets_t.c.id).exists()
+    tickets = conn.execute(
+        select(ticket_day.label("day"), func.count().label("tickets"),
+               func.sum(case((has_issue, 1), else_=0)).label("with_issues"))
+        .where(tickets_t.c.status != "deleted", tickets_t.c.created_at >= start, tickets_t.c.created_at < end)
+        .group_by(ticket_day)
+    ).all()
+    rows = [{"day": _as_date(r.day), "tickets": r.tickets, "tickets_with_issues": int(r.with_issues or 0)}
+            for r in tickets if _as_date(r.day) in wanted]
+    if rows:
+        conn.execute(insert(ticket_days_t), rows)
+    issue_day = func.date(issues_t.c.ticket_created_at)
+    issues = conn.execute(  # issues of deleted tickets are removed when the deletion syncs
+        select(issue_day.label("day"), issues_t.c.category, issues_t.c.severity, func.count().label("issues"))
+        .where(issues_t.c.ticket_created_at >= start, issues_t.c.ticket_created_at < end)
+        .group_by(issue_day, issues_t.c.category, issues_t.c.severity)
+    ).all()
+    rows = [{"day": _as_date(r.day), "category": r.category, "severity": r.severity, "issues": r.issues}
+            for r in issues if _as_date(r.day) in wanted]
+    if rows:
+        conn.execute(insert(issue_days_t), rows)
 
 
 def refresh_cluster_figures(conn: Connection, today: date) -> tuple[int, int, int]:

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from miner.analysis.taxonomy import load_taxonomy
 from miner.clustering import edits
 from miner.queries import SEVERITY_ORDER
 from pages._shared import (
@@ -55,7 +56,9 @@ if cluster is None:
     st.warning("This cluster has just been changed; reload the page.")
     st.stop()
 
-badges = [f":blue-badge[{escape(cluster['category'] or 'uncategorised')}]",
+area = (load_taxonomy(miner.settings.taxonomy_path).label(cluster["category"], cluster["subcategory"])
+        if cluster["category"] else "uncategorised")
+badges = [f":blue-badge[{escape(area)}]",
           f":gray-badge[{TRIAGE_LABELS.get(cluster['triage_status'], cluster['triage_status'])}]"]
 if cluster["emerging"]:
     badges.append(":orange-badge[:material/trending_up: emerging]")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from miner.queries import SEVERITY_ORDER, TRIAGE_STATUSES
+from miner.queries import SEVERITY_ORDER, TRIAGE_STATUSES, export_clusters
 from pages._shared import TRIAGE_LABELS, app, current_period, query
 
-app()
+miner = app()
 period = current_period()
 st.title("Clusters")
 st.caption(f"Tickets counted in {period.start:%b %d} - {period.end:%b %d, %Y}; "
@@ -79,6 +79,7 @@ if rows:
     st.switch_page("pages/cluster.py", query_params={"id": str(chosen)})
 st.caption("Select a row to open the cluster.")
 
-st.download_button("Export clusters (CSV)", data=query("export_clusters", period).to_csv(index=False),
+st.download_button("Export clusters (CSV)",
+                   data=lambda: export_clusters(miner.engine, period).to_csv(index=False),
                    file_name=f"clusters_{period.start}_{period.end}.csv", mime="text/csv",
                    icon=":material/download:")

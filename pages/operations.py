@@ -8,7 +8,7 @@ import streamlit as st
 from miner import health, reports
 from miner.tasks import runs
 from miner.tasks.scheduler import ScheduleError
-from pages._shared import STATUS_ICONS, app, escape, fmt_ago, fmt_dt, fmt_duration, refresh_data
+from pages._shared import STATUS_MARKS, app, escape, fmt_ago, fmt_dt, fmt_duration, refresh_data
 from pages._widgets import KIND_LABELS, live_progress, start_run
 
 miner = app()
@@ -84,7 +84,7 @@ if not history:
     st.caption("No runs match." if kind != "all" or status != "all" else "Nothing has run yet.")
 else:
     frame = pd.DataFrame([{
-        "run": r.id, "status": f"{STATUS_ICONS.get(r.status, '')} {r.status}".strip(), "kind": KIND_LABELS.get(r.kind, r.kind),
+        "run": r.id, "status": f"{STATUS_MARKS.get(r.status, '')} {r.status}".strip(), "kind": KIND_LABELS.get(r.kind, r.kind),
         "trigger": r.trigger, "started": r.started_at, "duration": fmt_duration(r.duration_seconds),
         "figures": figures(r.result), "cost": r.llm_cost_usd, "error": r.error or "",
     } for r in history])

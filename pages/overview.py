@@ -20,7 +20,7 @@ st.caption(f"{period.start:%b %d, %Y} - {period.end:%b %d, %Y} · change shown a
 counts = query("has_data")
 status = miner.worker.status()
 
-if counts["issues"] == 0:
+if not counts["issues"]:
     demo = miner.settings.effective_source == "demo"
     with st.container(border=True):
         if demo:
@@ -39,15 +39,16 @@ if counts["issues"] == 0:
             label = "Load demo data"
         else:
             st.markdown("### No product issues yet")
-            st.markdown(f"Connected to **{escape(miner.settings.zendesk_url)}**. "
-                        f"{counts['tickets']:,} tickets are stored so far. Run the full pipeline to sync, analyse "
-                        "and cluster them; the nightly schedule keeps them fresh afterwards.")
+            stored = "Tickets are stored, but none is analysed yet." if counts["tickets"] else "No tickets yet."
+            st.markdown(f"Connected to **{escape(miner.settings.zendesk_url)}**. {stored} Run the full "
+                        "pipeline to sync, analyse and cluster them; the nightly schedule keeps them fresh afterwards.")
             label = "Run the full pipeline"
         if status["is_running"]:
             live_progress(allow_cancel=user.is_admin)
         elif user.is_admin:
             if st.button(label, type="primary", icon=":material/rocket_launch:"):
-                if start_run("pipeline", {}) is not None:
+                everything = max(500, miner.settings.demo_tickets) if demo else 5000
+                if start_run("pipeline", {"batch_size": everything}) is not None:
                     st.rerun()
         else:
             st.info("Ask an admin to run the pipeline.")
@@ -90,39 +91,47 @@ if series.empty:
 else:
     st.plotly_chart(stacked_area(series, "Tickets per day, top clusters"), width="stretch")
 
-left, right = st.columns([3, 2])
+st.markdown("#### Top clusters")
+table = query("cluster_table", period)
+if table.empty:
+    st.caption("No clusters yet.")
+else:
+    top = table.head(10)[["id", "name", "period_tickets", "count_7d", "change_pct", "customer_count",
+                          "top_severity", "triage_status"]]
+    st.dataframe(
+        top, hide_index=True, width="stretch",
+        column_config={
+            "id": st.column_config.NumberColumn("#", width="small"),
+            "name": st.column_config.TextColumn("Cluster", width="large"),
+            "period_tickets": st.column_config.ProgressColumn(
+                "Tickets in period", format="%d", min_value=0, max_value=int(top["period_tickets"].max() or 1)),
+            "count_7d": st.column_config.NumberColumn("Last 7 days"),
+            "change_pct": st.column_config.NumberColumn("7-day change", format="%+.0f%%"),
+            "customer_count": st.column_config.NumberColumn("Customers"),
+            "top_severity": "Severity",
+            "triage_status": st.column_config.TextColumn("Status"),
+        },
+    )
+    st.page_link("pages/clusters.py", label="All clusters", icon=":material/arrow_forward:")
+
+left, right = st.columns(2)
 with left:
-    st.markdown("#### Top clusters")
-    table = query("cluster_table", period)
-    if table.empty:
-        st.caption("No clusters yet.")
-    else:
-        top = table.head(12)[["id", "name", "period_tickets", "change_pct", "customer_count", "triage_status"]]
-        st.dataframe(
-            top, hide_index=True, width="stretch",
-            column_config={
-                "id": st.column_config.NumberColumn("#", width="small"),
-                "name": st.column_config.TextColumn("Cluster", width="large"),
-                "period_tickets": st.column_config.ProgressColumn(
-                    "Tickets", format="%d", min_value=0, max_value=int(top["period_tickets"].max() or 1)),
-                "change_pct": st.column_config.NumberColumn("7-day change", format="%+.0f%%"),
-                "customer_count": st.column_config.NumberColumn("Customers"),
-                "triage_status": st.column_config.TextColumn("Status"),
-            },
-        )
-        st.page_link("pages/clusters.py", label="All clusters", icon=":material/arrow_forward:")
-with right:
     rising = query("rising_clusters", 8)
     st.markdown("#### Rising this week")
     if rising.empty:
         st.caption("Nothing is rising: no cluster has 5+ tickets in the last 7 days and more than the week before.")
     else:
-        fig = px.bar(rising.iloc[::-1], x="change_pct", y="name", orientation="h",
-                     labels={"change_pct": "Change vs previous 7 days (%)", "name": ""},
-                     hover_data={"count_7d": True, "count_prev_7d": True})
-        fig.update_traces(marker_color="#EA580C")
-        fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=320)
+        shown = rising.assign(short=rising["name"].map(lambda n: n if len(n) <= 42 else n[:40] + "…"))
+        long = shown.melt(id_vars=["short", "name", "change_pct"], value_vars=["count_prev_7d", "count_7d"],
+                          var_name="week", value_name="tickets")
+        long["week"] = long["week"].map({"count_prev_7d": "previous 7 days", "count_7d": "last 7 days"})
+        fig = px.bar(long.iloc[::-1], x="tickets", y="short", color="week", orientation="h", barmode="group",
+                     hover_data={"name": True, "short": False, "change_pct": ":+.0f"},
+                     color_discrete_map={"previous 7 days": "#CBD5E1", "last 7 days": "#EA580C"},
+                     labels={"tickets": "Tickets", "short": "", "week": "", "change_pct": "Change %"})
+        fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=360)
         st.plotly_chart(fig, width="stretch")
+with right:
     mix = query("severity_mix", period)
     st.markdown("#### Severity by category")
     if mix.empty:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from miner.queries import SEVERITY_ORDER, TicketFilter
+from miner.queries import SEVERITY_ORDER, TicketFilter, export_issues
 from pages._shared import app, current_period, escape, fmt_dt, query, ticket_url
 
 miner = app()
 period = current_period()
 st.title("Tickets")
+
+opened = st.query_params.get("ticket")  # a direct link: /tickets?ticket=123
 
 with st.container(border=True):
     a, b, c = st.columns([3, 2, 2])
@@ -31,36 +33,41 @@ flt = TicketFilter(
 results = query("search_tickets", flt, 200)
 st.caption(f"Tickets created {period.start:%b %d} - {period.end:%b %d, %Y}"
            + (f" · showing the newest {len(results)}" if len(results) == 200 else f" · {len(results)} found"))
+rows: list[int] = []
 if results.empty:
-    if query("has_data")["tickets"] == 0:
+    if not query("has_data")["tickets"]:
         st.info("No tickets synced yet. Run a sync from *Operations*.")
     else:
         st.info("No ticket matches. Widen the period in the sidebar or loosen the filters.")
+else:
+    event = st.dataframe(
+        results[["id", "subject", "status", "organization", "created_at", "issues", "no_issue_reason", "analysis"]],
+        hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="ticket_table",
+        column_config={
+            "id": st.column_config.NumberColumn("Ticket", format="%d", width="small"),
+            "subject": st.column_config.TextColumn("Subject", width="medium"),
+            "status": "Status",
+            "organization": "Customer",
+            "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
+            "issues": st.column_config.TextColumn("Product issues", width="large"),
+            "no_issue_reason": "No-issue reason",
+            "analysis": "Analysis",
+        },
+    )
+    rows = event.selection.rows if event and event.selection else []
+if rows:
+    ticket_id = int(results.iloc[rows[0]]["id"])
+elif opened and opened.isdigit():
+    ticket_id = int(opened)
+else:
+    if not results.empty:
+        st.caption("Select a ticket to read it.")
+        st.download_button("Export issues in this period (CSV)",
+                           data=lambda: export_issues(miner.engine, period).to_csv(index=False),
+                           file_name=f"issues_{period.start}_{period.end}.csv", mime="text/csv",
+                           icon=":material/download:")
     st.stop()
 
-event = st.dataframe(
-    results[["id", "subject", "status", "organization", "created_at", "issues", "no_issue_reason", "analysis"]],
-    hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="ticket_table",
-    column_config={
-        "id": st.column_config.NumberColumn("Ticket", format="%d", width="small"),
-        "subject": st.column_config.TextColumn("Subject", width="medium"),
-        "status": "Status",
-        "organization": "Customer",
-        "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
-        "issues": st.column_config.TextColumn("Product issues", width="large"),
-        "no_issue_reason": "No-issue reason",
-        "analysis": "Analysis",
-    },
-)
-rows = event.selection.rows if event and event.selection else []
-if not rows:
-    st.caption("Select a ticket to read it.")
-    st.download_button("Export issues in this period (CSV)", data=query("export_issues", period).to_csv(index=False),
-                       file_name=f"issues_{period.start}_{period.end}.csv", mime="text/csv",
-                       icon=":material/download:")
-    st.stop()
-
-ticket_id = int(results.iloc[rows[0]]["id"])
 detail = query("ticket_detail", ticket_id)
 if detail is None:
     st.warning("That ticket is gone.")

@@ -10,11 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from miner.analysis.analyze import analyze_pending
-from miner.analysis.analyze import AnalyzeResult
+from miner.analysis.analyze import AnalyzeResult, analyze_pending
 from miner.analysis.claude import CircuitBreaker, ClaudeAnalyzer, FatalAnalysisError
-from miner.analysis.pricing import load_prices
 from miner.analysis.offline import OfflineAnalyzer
+from miner.analysis.pricing import load_prices
 from miner.analysis.redact import Redactor, redact
 from miner.analysis.taxonomy import load_taxonomy
 from miner.config import DEFAULT_TAXONOMY, Settings

@@ -89,7 +89,7 @@ def test_posts_need_the_bearer_token(served, headers: dict) -> None:
      ("/api/tasks/analyze", {"batch_size": True}, "batch_size")],
 )
 def test_invalid_bodies_get_422_naming_the_field(served, path: str, body: dict, field: str) -> None:
-    client, miner, _ = served
+    client, _miner, _ = served
     response = client.post(path, json=body, headers=AUTH)
     assert response.status_code == 422
     assert response.json()["field"] == field

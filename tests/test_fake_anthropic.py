@@ -168,7 +168,7 @@ def test_rejects_unknown_field_and_wrong_type(fake, client):
         client.messages.create(model=MODEL, max_tokens=10, messages=user("hi"), extra_body={"max_tokens": "10"})
     assert "max_tokens" in err.value.api_message
 
-    with pytest.raises(anthropic.BadRequestError, match="system.0.cache_controll"):
+    with pytest.raises(anthropic.BadRequestError, match=r"system\.0\.cache_controll"):
         client.messages.create(model=MODEL, max_tokens=10, messages=user("hi"), system=[{"type": "text", "text": "s", "cache_controll": {"type": "ephemeral"}}])
 
 
@@ -226,7 +226,7 @@ def test_top_level_cache_control_reuses_conversation_prefix(fake, client):
     turn = [{"role": "user", "content": "x" * 800}]
     first = client.messages.create(model=MODEL, max_tokens=10, cache_control={"type": "ephemeral", "ttl": "1h"}, messages=turn)
     assert first.usage.cache_creation.ephemeral_1h_input_tokens == 200
-    longer = turn + [{"role": "assistant", "content": "ok"}, {"role": "user", "content": "y" * 800}]
+    longer = [*turn, {"role": "assistant", "content": "ok"}, {"role": "user", "content": "y" * 800}]
     second = client.messages.create(model=MODEL, max_tokens=10, cache_control={"type": "ephemeral"}, messages=longer)
     assert (second.usage.cache_read_input_tokens, second.usage.cache_creation_input_tokens) == (200, 201)
 

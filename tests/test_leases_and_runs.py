@@ -54,7 +54,7 @@ def test_expired_lease_can_be_taken_over(engine: Engine) -> None:
 def test_dead_process_on_this_host_is_recognised() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    from miner.tasks.lease import HOST, _start_ticks  # noqa: PLC0415
+    from miner.tasks.lease import HOST
 
     assert holder_is_dead(f"{HOST}:{proc.pid}:?:x")
     assert not holder_is_dead(new_holder())
@@ -99,7 +99,7 @@ def test_second_run_is_refused_while_one_runs(engine: Engine) -> None:
     thread = threading.Thread(target=runner.execute, args=("pipeline", slow), kwargs={"trigger": "api"})
     thread.start()
     assert started.wait(10)
-    with pytest.raises(Busy, match="pipeline run .* is already running"):
+    with pytest.raises(Busy, match=r"pipeline run .* is already running"):
         runner.execute("sync", lambda c, r: None, trigger="dashboard")
     release.set()
     thread.join()

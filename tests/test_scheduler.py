@@ -21,7 +21,7 @@ class Recorder:
         self.calls: list[tuple[str, str, datetime]] = []
         self.event = threading.Event()
 
-    def __call__(self, job, trigger: str) -> None:  # noqa: ANN001 - JobDef
+    def __call__(self, job, trigger: str) -> None:
         self.calls.append((job.id, trigger, datetime.now(UTC)))
         self.event.set()
 
@@ -46,7 +46,7 @@ def clock():
 
 
 @pytest.fixture
-def service(sqlite_engine: Engine, clock) -> SchedulerService:  # noqa: ANN001
+def service(sqlite_engine: Engine, clock) -> SchedulerService:
     recorder = Recorder()
     svc = SchedulerService(sqlite_engine, timezone=UTC, run_job=recorder, refresh_seconds=3600)
     svc.recorder = recorder  # type: ignore[attr-defined]
@@ -66,7 +66,7 @@ def test_five_jobs_with_next_run_times(service: SchedulerService) -> None:
     assert service.is_leader
 
 
-def test_daily_job_runs_late_within_grace_time(service: SchedulerService, clock) -> None:  # noqa: ANN001
+def test_daily_job_runs_late_within_grace_time(service: SchedulerService, clock) -> None:
     recorder = service.recorder  # type: ignore[attr-defined]
     clock.move_to(datetime(2026, 11, 28, 2, 40, tzinfo=UTC))  # 40 min late (grace is 60)
     settle(service, recorder)
@@ -74,7 +74,7 @@ def test_daily_job_runs_late_within_grace_time(service: SchedulerService, clock)
     assert recorder.calls[-1][1] == "schedule"
 
 
-def test_daily_job_missed_beyond_grace_time_is_not_run(service: SchedulerService, clock) -> None:  # noqa: ANN001
+def test_daily_job_missed_beyond_grace_time_is_not_run(service: SchedulerService, clock) -> None:
     recorder = service.recorder  # type: ignore[attr-defined]
     clock.move_to(datetime(2026, 11, 28, 3, 30, tzinfo=UTC))  # 90 min late
     settle(service, recorder, expect=0)
@@ -83,7 +83,7 @@ def test_daily_job_missed_beyond_grace_time_is_not_run(service: SchedulerService
     assert job["next_run"] == "2026-11-29T02:00:00+00:00"
 
 
-def test_missed_hourly_runs_are_coalesced_into_one(service: SchedulerService, clock) -> None:  # noqa: ANN001
+def test_missed_hourly_runs_are_coalesced_into_one(service: SchedulerService, clock) -> None:
     recorder = service.recorder  # type: ignore[attr-defined]
     # hourly_trends is due every hour from 02:00; jump to 05:30 - four runs missed, one run made
     clock.move_to(datetime(2026, 11, 28, 5, 30, tzinfo=UTC))
@@ -91,7 +91,7 @@ def test_missed_hourly_runs_are_coalesced_into_one(service: SchedulerService, cl
     assert recorder.ids().count("hourly_trends") == 1
 
 
-def test_schedule_edit_applies_without_restart(service: SchedulerService, clock) -> None:  # noqa: ANN001
+def test_schedule_edit_applies_without_restart(service: SchedulerService, clock) -> None:
     service.update_schedule("daily_sync", cron="30 1 * * *", by="alice")
     job = {j["id"]: j for j in service.job_status()}["daily_sync"]
     assert job["next_run"] == "2026-11-28T01:30:00+00:00"
@@ -102,7 +102,7 @@ def test_schedule_edit_applies_without_restart(service: SchedulerService, clock)
     assert "daily_sync" in recorder.ids()
 
 
-def test_pause_and_resume(service: SchedulerService, clock) -> None:  # noqa: ANN001
+def test_pause_and_resume(service: SchedulerService, clock) -> None:
     service.pause("daily_sync")
     assert {j["id"]: j for j in service.job_status()}["daily_sync"]["next_run"] is None
     recorder = service.recorder  # type: ignore[attr-defined]
@@ -135,7 +135,7 @@ def test_an_edit_made_by_another_process_is_picked_up(service: SchedulerService,
     assert job["next_run"] == "2026-11-28T01:30:00+00:00"
 
 
-def test_only_the_leader_runs_jobs(sqlite_engine: Engine, clock) -> None:  # noqa: ANN001
+def test_only_the_leader_runs_jobs(sqlite_engine: Engine, clock) -> None:
     first, second = Recorder(), Recorder()
     a = SchedulerService(sqlite_engine, timezone=UTC, run_job=first, refresh_seconds=3600)
     b = SchedulerService(sqlite_engine, timezone=UTC, run_job=second, refresh_seconds=3600)
@@ -155,7 +155,7 @@ def test_only_the_leader_runs_jobs(sqlite_engine: Engine, clock) -> None:  # noq
         b.shutdown()
 
 
-def test_follower_takes_over_and_catches_up_a_job_due_while_no_leader(sqlite_engine: Engine, clock) -> None:  # noqa: ANN001
+def test_follower_takes_over_and_catches_up_a_job_due_while_no_leader(sqlite_engine: Engine, clock) -> None:
     leader_calls, follower_calls = Recorder(), Recorder()
     a = SchedulerService(sqlite_engine, timezone=UTC, run_job=leader_calls, leader_ttl=30, refresh_seconds=3600)
     b = SchedulerService(sqlite_engine, timezone=UTC, run_job=follower_calls, leader_ttl=30, refresh_seconds=3600)

@@ -19,7 +19,7 @@ def at(days_ago: int, hour: int = 10) -> datetime:
     return datetime.combine(TODAY - timedelta(days=days_ago), datetime.min.time(), UTC) + timedelta(hours=hour)
 
 
-def make_cluster(conn, cid: int, name: str) -> None:  # noqa: ANN001
+def make_cluster(conn, cid: int, name: str) -> None:
     now = datetime.now(UTC)
     conn.execute(insert(Cluster.__table__).values(
         id=cid, name=name, name_source="offline", name_pinned=False, named_size=0, retired=False, size=0,
@@ -30,7 +30,7 @@ def make_cluster(conn, cid: int, name: str) -> None:  # noqa: ANN001
 _next_ticket = [1000]
 
 
-def add_issue(conn, cluster_id: int | None, days_ago: int, *, org: int | None, requester: int = 1,  # noqa: ANN001
+def add_issue(conn, cluster_id: int | None, days_ago: int, *, org: int | None, requester: int = 1,
               severity: str = "medium", ticket_id: int | None = None, status: str = "open") -> int:
     created = at(days_ago)
     if ticket_id is None:
@@ -74,7 +74,7 @@ def daily(engine: Engine) -> dict[tuple[int, date], tuple[int, int, int]]:
     return {(r.cluster_id, r.day): (r.issues, r.tickets, r.customers) for r in rows}
 
 
-def cluster(engine: Engine, cid: int):  # noqa: ANN201
+def cluster(engine: Engine, cid: int):
     with engine.connect() as conn:
         return conn.execute(select(Cluster.__table__).where(Cluster.id == cid)).one()
 
@@ -198,3 +198,19 @@ def test_emerging_fires_on_the_demo_emerging_issue_and_not_on_steady_ones(sqlite
     assert flagged[emerging_key].emerging_reason.startswith("New: first seen")
     fading = by_name[patterns["fading"][0]]
     assert fading.count_7d <= 2 and not fading.emerging
+
+
+def test_overview_tables_match_hand_computed_values(fixture_db: Engine) -> None:
+    from miner.models import DailyIssueStat, DailyTicketStat
+    from miner.queries import Period, overview_figures
+
+    update_trends(fixture_db, today=TODAY)
+    with fixture_db.connect() as conn:
+        tickets = {r.day: (r.tickets, r.tickets_with_issues) for r in conn.execute(select(DailyTicketStat.__table__))}
+        issues = {(r.day, r.severity): r.issues for r in conn.execute(select(DailyIssueStat.__table__))}
+    d = lambda n: TODAY - timedelta(days=n)  # noqa: E731
+    assert tickets[d(20)] == (2, 2) and tickets[d(2)] == (3, 3)  # the shared ticket counts once
+    assert issues[(d(2), "critical")] == 1 and issues[(d(20), "high")] == 1
+    assert sum(issues.values()) == 15  # 4 + 10 clustered + 1 unclustered
+    figures = overview_figures(fixture_db, Period(d(29), TODAY))["current"]
+    assert figures == {"tickets": 14, "issues": 15, "tickets_with_issues": 14, "critical": 1, "high": 10}

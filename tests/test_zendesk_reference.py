@@ -67,7 +67,7 @@ def test_retry_after_values(header: str | None, expected: float) -> None:
 
 
 def test_retry_after_http_date_is_seconds_from_now() -> None:
-    from email.utils import formatdate
     import time
+    from email.utils import formatdate
 
     assert 25 <= parse_retry_after(formatdate(time.time() + 30, usegmt=True)) <= 30

@@ -24,7 +24,8 @@ PROMPT_VERSION = "offline-2026.11"
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[a-z0-9)])\s*[;]\s+")
 GREETING = re.compile(
     r"^(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|thanks|thank you|many thanks|"
-    r"best|regards|kind regards|best regards|cheers|sincerely|sent from my)\b[\w\s,!.'-]{0,40}$",
+    r"best|regards|kind regards|best regards|cheers|sincerely|sent from my|sorry|apologies|apologise|apologize)"
+    r"\b[\w\s,!.'-]{0,60}$",
     re.IGNORECASE,
 )
 LEADING_FILLER = re.compile(
@@ -50,6 +51,13 @@ MIN_PROBLEM = 1.0
 QUESTION_START = re.compile(
     r"^(?:quick question[:,]?\s*)?(how (?:do|can|should)|is (?:there|it possible)|can (?:i|we|you|employees|staff|managers)|"
     r"could (?:i|we)|do you|does (?:the|it|your)|what(?:'s| is)|where (?:can|do) i|will (?:the|you|it))\b",
+    re.IGNORECASE,
+)
+
+
+NOT_A_PROBLEM = re.compile(
+    r"\b(?:no problems?|(?:is|are|works?|working|worked|seems?) (?:fine|ok|okay|perfectly)|"
+    r"(?:doesn't|don't|does not|do not) have (?:this|the|that|any) (?:problem|issue))\b",
     re.IGNORECASE,
 )
 
@@ -172,6 +180,8 @@ class OfflineAnalyzer:
         sentence.categories = {k: v * self.category_weight.get(k, 1.0)
                                for k, v in self.categories.scores(tokens).items()}
         sentence.types = self.types.scores(tokens)
+        if NOT_A_PROBLEM.search(text):  # "iPhone users are fine": a contrast, not a complaint
+            sentence.types = {}
         question = text.rstrip().endswith("?") or bool(QUESTION_START.match(text))
         if question:  # "is there a report that shows late clock-ins?" asks; it does not report
             sentence.types = {k: v * 0.4 for k, v in sentence.types.items()}
@@ -284,7 +294,15 @@ def make_summary(sentence: str) -> str:
     text = clip_words(text, 140)
     if len(text) < 8:
         return ""
-    return text[0].upper() + text[1:]
+    return sentence_case(text)
+
+
+def sentence_case(text: str) -> str:
+    """Capitalise the first letter unless the first word has its own casing ("iPhone", "eBay")."""
+    first = text.split(" ", 1)[0]
+    if first[:1].islower() and first[1:] == first[1:].lower():
+        return text[0].upper() + text[1:]
+    return text
 
 
 def clip_words(text: str, limit: int) -> str:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, Table, bindparam, insert, select, update
 
 from miner import db
+from miner.analysis.offline import sentence_case
 from miner.clustering import algorithm
 from miner.models import Cluster, Issue, LLMCall
 from miner.progress import RunControl
@@ -120,20 +121,20 @@ class Namer:
 
     def _offline_names(self, docs: dict[int, list[str]],
                        members: dict[int, list[tuple[str, str]]]) -> dict[int, tuple[str, str]]:
+        """Name: the most typical report (the member summary nearest the centre that reads like a
+        title); summary: the cluster's key phrases from class-based TF-IDF."""
         if not docs:
             return {}
         ids = sorted(docs)
         texts = [t for cid in ids for t in docs[cid]]
         labels = np.array([cid for cid in ids for _ in docs[cid]])
-        phrases = algorithm.keyphrases(texts, labels)
+        phrases = algorithm.top_phrases(texts, labels, top=4)
         out = {}
         for cid in ids:
-            typical = docs[cid][0]
-            name = phrases.get(cid) or typical
-            name = name[0].upper() + name[1:] if name else typical
-            count = len(docs[cid])
-            summary = (f'Typical report: "{typical}". '
-                       f"{count if count < SAMPLE_PER_CLUSTER else f'{SAMPLE_PER_CLUSTER}+'} issues share these words.")
+            name = typical_title(docs[cid]) or (phrases.get(cid) or [""])[0]
+            name = sentence_case(name) if name else f"Cluster {cid}"
+            keys = phrases.get(cid) or []
+            summary = (f"Key phrases: {', '.join(keys)}." if keys else "")
             out[cid] = (name, summary)
         return out
 
@@ -184,6 +185,15 @@ class Namer:
                 cache_read_tokens=usage.cache_read_tokens, cache_write_tokens=usage.cache_write_tokens,
                 cost_usd=cost, stop_reason=message.stop_reason, outcome=outcome, created_at=datetime.now(UTC)))
         return (named, cost or 0.0) if named else None
+
+
+def typical_title(summaries: list[str], candidates: int = 8) -> str:
+    """The first of the most central summaries that reads like a title (short, not a mail subject)."""
+    for text in summaries[:candidates]:
+        text = " ".join(text.split()).rstrip(".!?")
+        if 15 <= len(text) <= 90 and not text.lower().startswith(("re:", "fwd:", "fw:", "[")):
+            return text
+    return ""
 
 
 def dominant_labels(engine: Engine) -> None:

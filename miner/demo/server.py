@@ -489,7 +489,7 @@ class _Handler(BaseHTTPRequestHandler):
     zendesk: DemoZendesk
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's naming
+    def do_GET(self) -> None:
         split = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -516,7 +516,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("demo zendesk: " + format, *args)
 
 

@@ -50,7 +50,8 @@ class JobDef:
 
 
 JOBS: tuple[JobDef, ...] = (
-    JobDef("daily_sync", "Daily Zendesk Sync", "pipeline", "cron", cron="0 2 * * *"),
+    JobDef("daily_sync", "Daily Zendesk Sync", "pipeline", "cron", cron="0 2 * * *",
+           params=(("batch_size", 5000),)),
     JobDef("hourly_trends", "Hourly Trends Update", "trends", "interval", interval_seconds=3600),
     JobDef("health_check", "Health Check", "health_check", "interval", interval_seconds=300),
     JobDef("weekly_report", "Weekly Report", "weekly_report", "cron", cron="0 9 * * mon"),

@@ -47,9 +47,10 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 import jsonschema
 import uvicorn
@@ -60,16 +61,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 __all__ = [
-    "FakeAnthropic",
-    "FakeAPIError",
-    "FakeReply",
-    "FakeStats",
     "ERROR_TYPES",
     "WORKSPACE_SPEND_LIMIT_MESSAGE",
-    "default_responder",
+    "FakeAPIError",
+    "FakeAnthropic",
+    "FakeReply",
+    "FakeStats",
     "build_instance",
-    "validate_message_params",
+    "default_responder",
     "estimate_tokens",
+    "validate_message_params",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ _MODEL_RE = re.compile(r"^claude-[a-z0-9][a-z0-9.@-]*$")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _rfc3339(dt: datetime | None) -> str | None:
@@ -265,11 +266,10 @@ def _build_params_validator() -> Any:
     the generated core schema is patched: every typed-dict / model forbids extra keys and every
     lazy generator becomes an eagerly validated list.
     """
+    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
     from pydantic import ConfigDict, TypeAdapter
     from pydantic_core import SchemaValidator
     from typing_extensions import TypedDict
-
-    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
 
     class _Wrapper(TypedDict):
         __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
@@ -373,9 +373,8 @@ def _schema_problem_uncached(schema: Any, path: str) -> str | None:
         types = node.get("type")
         type_list = types if isinstance(types, list) else [types]
         label = next((t for t in type_list if isinstance(t, str) and t != "null"), None) or "schema"
-        if "object" in type_list or "properties" in node:
-            if node.get("additionalProperties") is not False:
-                return f"{path}: For 'object' type, 'additionalProperties' must be explicitly set to false"
+        if ("object" in type_list or "properties" in node) and node.get("additionalProperties") is not False:
+            return f"{path}: For 'object' type, 'additionalProperties' must be explicitly set to false"
         if "minItems" in node and node["minItems"] not in (0, 1):
             return f"{path}: For 'array' type, 'minItems' values other than 0 or 1 are not supported"
         for keyword in _UNSUPPORTED_SCHEMA_KEYWORDS:
@@ -769,7 +768,7 @@ class _InstanceBuilder:
             return {k: None for k in schema.get("required") or []}
         overrides = forced if isinstance(forced, dict) else {}
         return {
-            key: self._build(sub, path + (key,), key, depth + 1, source, overrides.get(key))
+            key: self._build(sub, (*path, key), key, depth + 1, source, overrides.get(key))
             for key, sub in properties.items()
         }
 
@@ -800,14 +799,14 @@ class _InstanceBuilder:
                         except ValueError:
                             id_value = None
                     forced = {id_field: id_value} if id_value is not None else None
-                    result.append(self._build(items, path + (i,), name, depth + 1, chunk, forced))
+                    result.append(self._build(items, (*path, i), name, depth + 1, chunk, forced))
                 while len(result) < low:
-                    result.append(self._build(items, path + (len(result),), name, depth + 1, source, None))
+                    result.append(self._build(items, (*path, len(result)), name, depth + 1, source, None))
                 return result
         count = max(low, 1 + self._pick(2, path, source))
         if high is not None:
             count = min(count, high)
-        return [self._build(items, path + (i,), name, depth + 1, source, None) for i in range(count)]
+        return [self._build(items, (*path, i), name, depth + 1, source, None) for i in range(count)]
 
     def _string(self, schema: dict[str, Any], path: tuple[Any, ...], name: str | None, source: str, forced: Any) -> str:
         if isinstance(forced, str):
@@ -868,11 +867,11 @@ class _InstanceBuilder:
         if step:
             value = round(value / step) * step
         if kind == "integer":
-            result = int(round(value))
+            result = round(value)
             if low is not None and result < low:
-                result = int(math.ceil(low))
+                result = math.ceil(low)
             if high is not None and result > high:
-                result = int(math.floor(high))
+                result = math.floor(high)
             return result
         return float(value)
 
@@ -1009,7 +1008,7 @@ class FakeAnthropic:
 
     # ---- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> "FakeAnthropic":
+    def start(self) -> FakeAnthropic:
         if self._thread is not None:
             return self
         _params_validator()  # build once (takes a couple of seconds the first time per process)
@@ -1051,7 +1050,7 @@ class FakeAnthropic:
             pass
         self._server = self._thread = None
 
-    def __enter__(self) -> "FakeAnthropic":
+    def __enter__(self) -> FakeAnthropic:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -1120,7 +1119,7 @@ class FakeAnthropic:
         extra = dict(headers or {})
         if retry_after is not None:
             extra["retry-after"] = str(max(0, math.ceil(retry_after)))
-            extra["retry-after-ms"] = str(int(round(retry_after * 1000)))
+            extra["retry-after-ms"] = str(round(retry_after * 1000))
         if should_retry is not None:
             extra["x-should-retry"] = "true" if should_retry else "false"
         with self._lock:

@@ -45,7 +45,7 @@ class ReplayZendesk:
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 split = urlsplit(self.path)
                 replay.seen.append({k: v[-1] for k, v in parse_qs(split.query).items()})
                 entry = replay.table.get(_key("GET", split.path, split.query))

@@ -89,6 +89,22 @@ def upgrade() -> None:
     )
     op.create_index("ix_cluster_notes_cluster_id", "cluster_notes", ["cluster_id"])
 
+    op.create_table(
+        "daily_ticket_stats",
+        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("tickets", sa.Integer(), nullable=False),
+        sa.Column("tickets_with_issues", sa.Integer(), nullable=False),
+    )
+    op.create_table(
+        "daily_issue_stats",
+        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("category", sa.String(48), primary_key=True),
+        sa.Column("severity", sa.String(12), primary_key=True),
+        sa.Column("issues", sa.Integer(), nullable=False),
+    )
+    # the trends step finds changed days through these
+    op.create_index("ix_tickets_synced_at", "tickets", ["synced_at"])
+    op.create_index("ix_issues_cluster_created", "issues", ["cluster_id", "ticket_created_at"])
     op.create_table("trend_dirty_days", sa.Column("day", sa.Date(), primary_key=True))
     op.create_table(
         "app_state",
@@ -99,6 +115,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("app_state", "trend_dirty_days", "cluster_notes", "cluster_events",
+    op.drop_index("ix_issues_cluster_created", "issues")
+    op.drop_index("ix_tickets_synced_at", "tickets")
+    for table in ("app_state", "trend_dirty_days", "daily_issue_stats", "daily_ticket_stats", "cluster_notes",
+                  "cluster_events",
                   "cluster_daily_stats", "clusters", "issue_embeddings"):
         op.drop_table(table)

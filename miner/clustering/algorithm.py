@@ -1,0 +1,317 @@
+"""Clustering of issue embeddings without being told the number of clusters (pure functions, no database).
+
+The production algorithm, ``cluster_vectors``:
+
+1. Neighbourhood smoothing: each unit vector is replaced by the mean of its ``SMOOTH_NEIGHBOURS`` nearest
+   neighbours (itself included). This denoises static word-average embeddings and pulls paraphrases together.
+2. Number of clusters: split the data top-down (2-means, seeded on the principal axis) until every cluster is
+   *cohesive*: the mean cosine of its members to their centroid reaches ``c1 + COHESION * (1 - c1)``, where
+   ``c1`` is the same figure for the whole corpus, and no cluster splits cleanly into two well separated
+   halves. Measuring cohesion relative to the corpus baseline keeps the granularity similar for
+   single-domain corpora (high baseline similarity) and broad ones, and it does not depend on the number of
+   texts, so twice the data gives about the same clusters rather than twice as many.
+3. Final partition: k-means with that k on the smoothed vectors (k-means++ with fixed seeds); clusters
+   smaller than ``min_cluster_size`` are dissolved into their nearest neighbour cluster.
+
+Everything is seeded, so the same input gives the same labels.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import KMeans
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from threadpoolctl import threadpool_limits
+
+SMOOTH_NEIGHBOURS = 10
+COHESION = 0.44
+SEPARATION = 0.5
+MIN_CLUSTER_SIZE = 5
+KMEANS_RESTARTS = 3
+RANDOM_STATE = 0
+
+# Incremental updates (default embedder): a new issue joins its nearest cluster when its cosine similarity
+# to that cluster's centroid is at least this. About 80% of the members of clusters made by cluster_vectors
+# are this close to their own centroid. Held out: 84% of new Banking77 texts are assigned at 0.60 and
+# 62-65% of those land in a cluster whose majority intent is theirs (0.70: 63% assigned, 70% agree).
+ASSIGN_THRESHOLD = 0.60
+# Forming a new cluster from leftovers: at least MIN_CLUSTER_SIZE issues whose median similarity to their
+# centroid is at least this, i.e. as tight as a typical cluster made by cluster_vectors (median 0.71-0.79).
+DENSE_GROUP_MEDIAN = 0.70
+
+_CHUNK_CELLS = 2**23  # similarity-matrix cells per chunk when smoothing (32 MB of float32)
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
+
+
+def smooth(X: np.ndarray, n_neighbors: int = SMOOTH_NEIGHBOURS) -> np.ndarray:
+    """Mean of each row's ``n_neighbors`` most cosine-similar rows (itself included), renormalised.
+
+    Computed in row chunks so memory stays bounded rather than O(n^2)."""
+    X = _unit_rows(X)
+    n = X.shape[0]
+    k = min(n_neighbors, n)
+    if k <= 1:
+        return X
+    out = np.empty_like(X)
+    chunk = max(1, _CHUNK_CELLS // n)
+    for start in range(0, n, chunk):
+        sims = X[start:start + chunk] @ X.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, start + rows] = np.inf  # a row is always its own neighbour, whatever the ties
+        idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out[start:start + chunk] = X[idx].mean(axis=1)
+    return _unit_rows(out)
+
+
+def _cohesion(X: np.ndarray) -> float:
+    """Mean cosine of unit rows to their (normalised) centroid, which equals the norm of their mean."""
+    return float(np.linalg.norm(X.mean(axis=0)))
+
+
+def _principal_axis(cov: np.ndarray, iterations: int = 50) -> np.ndarray:
+    """Leading eigenvector by power iteration (LAPACK's eigh is slow and thread-hungry on small busy machines)."""
+    v = np.ones(cov.shape[0], dtype=np.float64) / np.sqrt(cov.shape[0])
+    for _ in range(iterations):
+        w = cov @ v
+        norm = np.linalg.norm(w)
+        if norm == 0:
+            break
+        v = w / norm
+    return v
+
+
+def _bisect(Z: np.ndarray) -> np.ndarray:
+    """Split rows in two: start from the sign of the principal-axis projection, then refine with 2-means."""
+    centred = Z - Z.mean(axis=0)
+    side = centred @ _principal_axis(centred.T @ centred) > 0
+    if side.all() or not side.any():
+        return side.astype(int)
+    init = np.vstack([Z[side].mean(axis=0), Z[~side].mean(axis=0)])
+    return KMeans(2, init=init, n_init=1, random_state=RANDOM_STATE).fit_predict(Z)
+
+
+def _margin(X: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Mean over both halves of (cosine to own half's centroid - cosine to the other's): how cleanly a
+    split separates. Loose paraphrase sub-groups score about 0.2, distinct topics 0.6 and more."""
+    ca, cb = _unit_rows(np.vstack([X[a].mean(axis=0), X[b].mean(axis=0)]))
+    return float(np.concatenate([X[a] @ (ca - cb), X[b] @ (cb - ca)]).mean())
+
+
+def choose_k(X: np.ndarray, Z: np.ndarray, *, cohesion: float = COHESION, separation: float = SEPARATION,
+             min_cluster_size: int = MIN_CLUSTER_SIZE) -> int:
+    """Number of clusters: split top-down (on the smoothed ``Z``) while a part of the raw unit vectors ``X``
+    is not cohesive relative to the corpus (see the module docstring), or while it splits cleanly into two
+    well separated halves (margin >= ``separation``: two tight, distinct topics can look as loose as one
+    broad topic). Parts never go below ``min_cluster_size``."""
+    baseline = _cohesion(X)
+    target = baseline + cohesion * (1.0 - baseline)
+    pending, done = [np.arange(X.shape[0])], 0
+    while pending:
+        idx = pending.pop()
+        if len(idx) < 2 * min_cluster_size:
+            done += 1
+            continue
+        side = _bisect(Z[idx])
+        a, b = idx[side == 0], idx[side == 1]
+        if min(len(a), len(b)) < min_cluster_size or (
+                _cohesion(X[idx]) >= target and _margin(X, a, b) < separation):
+            done += 1
+            continue
+        pending += [a, b]
+    return done
+
+
+def _dissolve_small(Z: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
+    """Move members of clusters smaller than ``min_size`` to the nearest remaining centroid."""
+    counts = np.bincount(labels)
+    keep = np.flatnonzero(counts >= min_size)
+    if len(keep) == 0 or len(keep) == len(counts):
+        return labels
+    centres = _unit_rows(np.vstack([Z[labels == c].mean(axis=0) for c in keep]))
+    small = ~np.isin(labels, keep)
+    labels = labels.copy()
+    labels[small] = keep[np.argmax(Z[small] @ centres.T, axis=1)]
+    return labels
+
+
+def _canonical(labels: np.ndarray) -> np.ndarray:
+    """Renumber clusters 0..k-1 by decreasing size (ties: first occurrence), for stable output."""
+    ids, first, counts = np.unique(labels, return_index=True, return_counts=True)
+    order = ids[np.lexsort((first, -counts))]
+    remap = np.empty(ids.max() + 1, dtype=np.int64)
+    remap[order] = np.arange(len(order))
+    return remap[labels]
+
+
+def cluster_vectors(X: np.ndarray, texts: Sequence[str] | None = None, *,
+                    min_cluster_size: int = MIN_CLUSTER_SIZE, cohesion: float = COHESION,
+                    n_neighbors: int = SMOOTH_NEIGHBOURS) -> np.ndarray:
+    """Cluster embedding rows without a given number of clusters; every row gets a label >= 0.
+
+    ``texts`` (optional, aligned with ``X``) makes identical texts always share a label. Small groups are
+    absorbed by their nearest cluster here; callers that prefer to leave loose issues unclustered can drop
+    members whose similarity to their centroid is below ``ASSIGN_THRESHOLD`` (see ``assign_to_centroids``).
+    """
+    X = _unit_rows(X)
+    n = X.shape[0]
+    if texts is not None and len(texts) != n:
+        raise ValueError(f"{len(texts)} texts for {n} vectors")
+    if n < 2 * min_cluster_size:
+        return np.zeros(n, dtype=np.int64)
+    # A canonical row order makes the result independent of the order the rows came in.
+    order = np.lexsort(X.T[::-1])
+    # One thread: on a small, busy machine multi-threaded BLAS/OpenMP spin-waiting made this 5x slower.
+    with threadpool_limits(limits=1):
+        labels = np.empty(n, dtype=np.int64)
+        labels[order] = _cluster(X[order], min_cluster_size, cohesion, n_neighbors)
+    if texts is not None:
+        labels = _same_text_same_label(texts, labels)
+    return _canonical(labels)
+
+
+def _cluster(X: np.ndarray, min_cluster_size: int, cohesion: float, n_neighbors: int) -> np.ndarray:
+    n = X.shape[0]
+    # Few texts mean few paraphrases per topic: smoothing over 10 neighbours would blur small groups.
+    Z = smooth(X, min(n_neighbors, max(1, n // 20)))
+    k = choose_k(X, Z, cohesion=cohesion, min_cluster_size=min_cluster_size)
+    if k <= 1:
+        return np.zeros(n, dtype=np.int64)
+    labels = KMeans(k, n_init=KMEANS_RESTARTS, random_state=RANDOM_STATE).fit_predict(Z)
+    return _dissolve_small(Z, labels, min_cluster_size)
+
+
+def _same_text_same_label(texts: Sequence[str], labels: np.ndarray) -> np.ndarray:
+    labels = labels.copy()
+    groups: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        groups.setdefault(" ".join(text.lower().split()), []).append(i)
+    for members in groups.values():
+        if len(members) > 1:
+            values, counts = np.unique(labels[members], return_counts=True)
+            labels[members] = values[np.argmax(counts)]
+    return labels
+
+
+def centroids_of(X: np.ndarray, labels: Sequence[int] | np.ndarray) -> dict[int, np.ndarray]:
+    """Unit-length mean vector of each cluster (label -1, unclustered, is skipped)."""
+    X = _unit_rows(X)
+    labels = np.asarray(labels)
+    return {int(c): _unit_rows(X[labels == c].mean(axis=0, keepdims=True))[0]
+            for c in np.unique(labels) if c >= 0}
+
+
+def assign_to_centroids(X: np.ndarray, centroids: np.ndarray | Mapping[int, np.ndarray],
+                        threshold: float = ASSIGN_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centroid by cosine similarity for each row of ``X``.
+
+    ``centroids`` is an (m, d) array (labels are row indices) or a mapping label -> vector (labels are its
+    keys). Returns (labels, similarities); a row whose best similarity is below ``threshold`` gets -1."""
+    if isinstance(centroids, Mapping):
+        keys = np.array(list(centroids.keys()), dtype=np.int64)
+        C = np.vstack(list(centroids.values())) if len(keys) else np.zeros((0, X.shape[1]))
+    else:
+        C = np.asarray(centroids)
+        keys = np.arange(C.shape[0], dtype=np.int64)
+    X = _unit_rows(X)
+    if X.shape[0] == 0 or C.shape[0] == 0:
+        return np.full(X.shape[0], -1, dtype=np.int64), np.zeros(X.shape[0], dtype=np.float32)
+    sims = X @ _unit_rows(C).T
+    best = np.argmax(sims, axis=1)
+    best_sims = sims[np.arange(X.shape[0]), best].astype(np.float32)
+    labels = np.where(best_sims >= threshold, keys[best], -1)
+    return labels, best_sims
+
+
+# --- names --------------------------------------------------------------------------------------
+
+_KEEP = {"not", "no", "never", "nothing", "cannot", "without", "none", "nor"}
+_STOP = frozenset(ENGLISH_STOP_WORDS - _KEEP) | {
+    "hi", "hello", "hey", "please", "pls", "thanks", "thank", "im", "ive", "id", "dont", "doesnt", "didnt",
+    "cant", "wont", "isnt", "want", "need", "help", "like", "just", "know", "does", "did", "way", "able",
+}
+# longer phrases read better: the score grows with (content words) ** this
+_LENGTH_EXPONENT = 0.75
+_WORD = re.compile(r"\b[a-z][a-z']*")
+
+
+def _phrases(text: str) -> list[str]:
+    """1-4 word n-grams as written, that neither start nor end with a stop word and are at least half
+    content words (so "reset my password" but not "my password" or "can i ask")."""
+    words = [w.replace("'", "") for w in _WORD.findall(text.lower())]
+    out = []
+    for n in range(1, 5):
+        for i in range(len(words) - n + 1):
+            gram = words[i:i + n]
+            if gram[0] in _STOP or gram[-1] in _STOP:
+                continue
+            if 2 * sum(w in _STOP for w in gram) > n:
+                continue
+            out.append(" ".join(gram))
+    return out
+
+
+def top_phrases(texts: Sequence[str], labels: Sequence[int] | np.ndarray, top: int = 3) -> dict[int, list[str]]:
+    """Key phrases of each cluster from class-based TF-IDF (as in BERTopic) over phrases that occur in the texts.
+
+    A phrase scores (share of the cluster's texts containing it) * log(1 + A / texts containing it anywhere),
+    A being the mean cluster size, times (content words) ** 0.75 so that "password reset email" beats
+    "password" when both are about as typical. Label -1 is skipped; a cluster with no usable phrase gets []."""
+    labels = np.asarray(labels)
+    ids = sorted(int(c) for c in np.unique(labels) if c >= 0)
+    if not ids:
+        return {}
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts for {len(labels)} labels")
+    # min_df=2: a phrase used once is an accident of wording, not a name
+    vectorizer = CountVectorizer(analyzer=_phrases, binary=True, min_df=min(2, len(texts)))
+    try:
+        M = vectorizer.fit_transform(list(texts))
+    except ValueError:  # no phrase at all (empty or stop-word-only texts)
+        return {c: [] for c in ids}
+    vocab = vectorizer.get_feature_names_out()
+    content = np.array([sum(w not in _STOP for w in v.split()) for v in vocab], dtype=np.float64)
+    row = {c: i for i, c in enumerate(ids)}
+    members = np.flatnonzero(labels >= 0)
+    P = sp.csr_matrix((np.ones(len(members)), ([row[int(c)] for c in labels[members]], members)),
+                      shape=(len(ids), len(labels)))
+    counts = (P @ M).tocsr()  # texts of each cluster containing each phrase (sparse: clusters x phrases)
+    sizes = np.asarray(P.sum(axis=1)).ravel()
+    weight = np.log1p(sizes.mean() / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1)) * content ** _LENGTH_EXPONENT
+    scores = sp.diags(1.0 / sizes) @ counts @ sp.diags(weight)
+    out: dict[int, list[str]] = {}
+    for c, i in row.items():
+        ranked = scores.getrow(i).toarray().ravel()
+        order = [j for j in np.argsort(-ranked, kind="stable")[: top * 4] if ranked[j] > 0]
+        chosen: list[str] = []
+        for j in order:  # skip phrases contained in (or containing) one already chosen
+            phrase = str(vocab[j])
+            if not any(phrase in other or other in phrase for other in chosen):
+                chosen.append(phrase)
+            if len(chosen) == top:
+                break
+        out[c] = chosen
+    return out
+
+
+def keyphrases(texts: Sequence[str], labels: Sequence[int] | np.ndarray) -> dict[int, str]:
+    """The best key phrase of each cluster (see ``top_phrases``); "" when there is none."""
+    return {c: (phrases[0] if phrases else "") for c, phrases in top_phrases(texts, labels, top=1).items()}
+
+
+def cluster_texts(texts: Sequence[str]) -> list[int]:
+    """The public entry point: embed with the default embedder and cluster with production defaults."""
+    from miner.clustering.embeddings import get_embedder
+
+    if not texts:
+        return []
+    X = get_embedder().embed(list(texts))
+    return [int(x) for x in cluster_vectors(X, texts)]
