@@ -41,8 +41,11 @@ async def lifespan(_app: Any):
 
 
 def _warm_up() -> None:
-    import plotly.express  # noqa: F401
     import sklearn.cluster  # noqa: F401
+
+    from pages import _charts
+
+    _charts.warm_up()
 
 
 def _app_for_api() -> Any:

@@ -55,6 +55,8 @@ def verdict(ok: bool) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("datasets", nargs="?", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--embeddings", default=None, metavar="SPEC",
+                        help="embedder, as MINER_EMBEDDINGS (default: wordllama), e.g. sentence-transformers:/path")
     args = parser.parse_args()
     files = sorted(args.datasets.glob("*.jsonl"))
     if not files:
@@ -62,7 +64,7 @@ def main() -> int:
         return 1
 
     started = time.perf_counter()
-    embedder = get_embedder()
+    embedder = get_embedder(args.embeddings)
     print(f"embedder {embedder.name} ({embedder.dim} dims), loaded in {time.perf_counter() - started:.2f} s\n")
 
     header = f"{'file':<30}{'rows':>7}{'NMI':>7}{'ARI':>7}{'acc':>7}{'found':>7}{'true':>6}  {'count':<6}{'s':>7}"
@@ -73,7 +75,7 @@ def main() -> int:
     for path in files:
         texts, truth = load(path)
         t0 = time.perf_counter()
-        pred = np.array(cluster_texts(texts))
+        pred = np.array(cluster_texts(texts, embedder=args.embeddings))
         seconds = time.perf_counter() - t0
         found, true_k = len(set(pred.tolist())), len(set(truth.tolist()))
         count_ok = abs(found / true_k - 1) <= COUNT_TOLERANCE
@@ -99,7 +101,7 @@ def main() -> int:
     if "banking77_train" in results and "banking77_test" in results:
         train_texts = results["banking77_train"][0][:10_000]
         t0 = time.perf_counter()
-        labels = np.array(cluster_texts(train_texts))
+        labels = np.array(cluster_texts(train_texts, embedder=args.embeddings))
         seconds = time.perf_counter() - t0
         ok = seconds <= 30
         failures += [] if ok else ["10k time"]
@@ -127,14 +129,14 @@ def main() -> int:
 
     if "banking77_test" in results:
         texts, _, first = results["banking77_test"]
-        again = np.array(cluster_texts(texts))
+        again = np.array(cluster_texts(texts, embedder=args.embeddings))
         ari = adjusted_rand_score(first, again)
         ok = ari >= 0.95
         failures += [] if ok else ["re-run ARI"]
         print(f"re-run ARI on banking77_test: {ari:.3f} (target >= 0.95): {verdict(ok)}")
         order = np.random.default_rng(0).permutation(len(texts))
         shuffled = np.empty_like(first)
-        shuffled[order] = cluster_texts([texts[i] for i in order])
+        shuffled[order] = cluster_texts([texts[i] for i in order], embedder=args.embeddings)
         print(f"  (ARI against a run on the same texts in shuffled order: "
               f"{adjusted_rand_score(first, shuffled):.3f}, for information)")
 

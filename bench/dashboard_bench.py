@@ -22,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# AppTest runs pages in "bare mode", which warns about a missing ScriptRunContext on every run.
+os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
 
 CLUSTERS = 300
 CATEGORIES = [("mobile", "android"), ("mobile", "ios"), ("performance", "slow"), ("authentication", "sso"),
@@ -91,6 +93,7 @@ PAGES = ["overview", "clusters", "cluster", "tickets", "operations", "settings"]
 
 
 def render_all(path: Path) -> list[tuple[str, float, float]]:
+    from streamlit.logger import set_log_level
     from streamlit.testing.v1 import AppTest
 
     from miner import app as app_module
@@ -99,14 +102,23 @@ def render_all(path: Path) -> list[tuple[str, float, float]]:
     from miner.runtime import runtime
     from pages._shared import refresh_data
 
+    set_log_level("error")
+
     settings = Settings.load(env={"DATABASE_URL": f"sqlite:///{path}", "MINER_SCHEDULER": "false",
                                   "MINER_SOURCE": "demo", "MINER_DEMO_TICKETS": "100",
                                   "MINER_DASHBOARD_PASSWORD": "bench"}, secrets_file=False)
     app_module.install(MinerApp(settings))
     runtime.clear()
     runtime()  # start outside the measurement, as the server's lifespan does (with its warm-up)
-    import plotly.express  # noqa: F401
     import sklearn.cluster  # noqa: F401
+
+    from pages import _charts
+
+    _charts.warm_up()  # as the server lifespan does
+    # Streamlit's one-time setup (component manifest scan, bare-mode checks) happens at server start in
+    # production; under AppTest it lands on the first run, so take that run outside the measurement.
+    # The throwaway run is not signed in, so it renders only the sign-in form.
+    AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120).run()
     results = []
     for name in PAGES:
         refresh_data()

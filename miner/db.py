@@ -163,7 +163,7 @@ def _upsert_statement(dialect: str, table: Table, key: tuple[str, ...], update: 
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     stmt = insert(table)
     if update is None:
         return stmt.on_conflict_do_nothing(index_elements=list(key))

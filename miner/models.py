@@ -416,3 +416,6 @@ class AppState(Base):
     value: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 Index("ix_issues_cluster_created", Issue.cluster_id, Issue.ticket_created_at)
+# Covers "customers affected per cluster" (first appearance of each customer) without table reads.
+Index("ix_issues_cluster_customer", Issue.cluster_id, Issue.organization_id, Issue.requester_id,
+      Issue.ticket_created_at)

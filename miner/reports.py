@@ -103,10 +103,12 @@ h1{{font-size:1.5em}}</style></head><body>
 def generate_weekly_report(engine: Engine, *, today: datetime | None = None) -> int:
     digest = build_digest(engine, today=today)
     with db.write_transaction(engine) as conn:
-        return int(conn.execute(insert(reports_t).values(
+        key = conn.execute(insert(reports_t).values(
             kind="weekly", period_start=digest.period.start_dt, period_end=digest.period.end_dt,
             created_at=datetime.now(UTC), markdown=to_markdown(digest), html=to_html(digest),
-        )).inserted_primary_key[0])
+        )).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def list_reports(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:

@@ -22,10 +22,10 @@ def data_counts(engine: Engine) -> dict[str, int]:
         comments = dict(conn.execute(select(Comment.public, func.count()).group_by(Comment.public)).all())
         orgs = conn.execute(select(func.count()).select_from(Organization)).scalar_one()
     return {
-        "tickets_live": int(by_status.get(False, 0) or by_status.get(0, 0)),
-        "tickets_deleted": int(by_status.get(True, 0) or by_status.get(1, 0)),
+        "tickets_live": int(by_status.get(False, 0)),  # SQLite 0/1 keys equal False/True
+        "tickets_deleted": int(by_status.get(True, 0)),
         "comments": int(sum(comments.values())),
-        "comments_internal": int(comments.get(False, 0) or comments.get(0, 0)),
+        "comments_internal": int(comments.get(False, 0)),
         "organizations": int(orgs),
     }
 

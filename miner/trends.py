@@ -254,7 +254,8 @@ def refresh_cluster_figures(conn: Connection, today: date) -> tuple[int, int, in
             baseline=int(w.base or 0) if w else 0, recent14=int(w.recent14 or 0) if w else 0,
             customers=int(t.customers) if t else 0,
         )
-        active = last_seen is not None and _as_aware(last_seen).date() >= today - timedelta(days=ACTIVE_DAYS - 1)
+        last_seen_at = _as_aware(last_seen)
+        active = last_seen_at is not None and last_seen_at.date() >= today - timedelta(days=ACTIVE_DAYS - 1)
         active_count += active
         emerging_count += emerging
         updates.append({

@@ -28,7 +28,6 @@ STATUS_ICONS = {
 STATUS_MARKS = {  # plain characters: table cells cannot show material icons
     "running": "⏳", "succeeded": "✅", "failed": "❌", "cancelled": "⏹", "interrupted": "⚠️", "skipped": "⏭",
 }
-SEVERITY_COLORS = {"critical": "#B91C1C", "high": "#EA580C", "medium": "#CA8A04", "low": "#65A30D"}
 TRIAGE_LABELS = {"new": "New", "reviewing": "Reviewing", "planned": "Planned", "fixed": "Fixed",
                  "wont_fix": "Won't fix"}
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 from miner.errors import MinerError
@@ -112,30 +109,3 @@ def start_run(kind: str, params: dict[str, Any] | None = None, *, job_id: str | 
     if run_id is not None:
         st.toast(f"Started {KIND_LABELS.get(kind, kind).lower()} run #{run_id}")
     return run_id
-
-
-# --- charts -------------------------------------------------------------------------------------
-
-CHART_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "legend": {"orientation": "h", "y": -0.2},
-                "hovermode": "x unified"}
-
-
-def stacked_area(df: pd.DataFrame, title: str) -> go.Figure:
-    fig = px.area(df, x="day", y="tickets", color="name", title=title,
-                  labels={"day": "", "tickets": "Tickets", "name": "Cluster"})
-    fig.update_layout(**CHART_LAYOUT, height=380)
-    fig.update_traces(line={"width": 0.5})
-    return fig
-
-
-def daily_bars(df: pd.DataFrame, y: str, title: str, color: str = "#4F46E5") -> go.Figure:
-    fig = px.bar(df, x="day", y=y, title=title, labels={"day": "", y: y.capitalize()})
-    fig.update_traces(marker_color=color)
-    fig.update_layout(**CHART_LAYOUT, height=280, showlegend=False)
-    return fig
-
-
-def line(df: pd.DataFrame, y: str, title: str) -> go.Figure:
-    fig = px.line(df, x="day", y=y, title=title, labels={"day": "", y: y.capitalize()})
-    fig.update_layout(**CHART_LAYOUT, height=280, showlegend=False)
-    return fig

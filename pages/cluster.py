@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from miner.analysis.taxonomy import load_taxonomy
 from miner.clustering import edits
-from miner.queries import SEVERITY_ORDER
+from pages._charts import daily_bars, line, severity_donut
 from pages._shared import (
-    SEVERITY_COLORS,
     TRIAGE_LABELS,
     app,
     current_period,
@@ -20,7 +17,6 @@ from pages._shared import (
     refresh_data,
     ticket_url,
 )
-from pages._widgets import CHART_LAYOUT, daily_bars, line
 
 miner = app()
 user = st.session_state["user"]
@@ -86,12 +82,9 @@ customers = query("cluster_customers_cumulative", cid, period)
 c1, c2, c3 = st.columns([2, 2, 1])
 c1.plotly_chart(daily_bars(daily, "tickets", "Tickets per day"), width="stretch")
 c2.plotly_chart(line(customers, "customers", "Customers affected (cumulative)"), width="stretch")
-mix = pd.DataFrame([{"severity": k, "issues": v} for k, v in (cluster["severity_mix"] or {}).items()])
-if not mix.empty:
-    fig = px.pie(mix, names="severity", values="issues", title="Severity mix", color="severity",
-                 color_discrete_map=SEVERITY_COLORS, category_orders={"severity": SEVERITY_ORDER}, hole=0.5)
-    fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=280)
-    c3.plotly_chart(fig, width="stretch")
+donut = severity_donut(cluster["severity_mix"] or {})
+if donut is not None:
+    c3.plotly_chart(donut, width="stretch")
 
 quotes = query("representative_quotes", cid, 5)
 if not quotes.empty:
@@ -181,8 +174,8 @@ with left:
         )
         with st.expander("Move an issue to another cluster"):
             with st.form(f"move_{cid}"):
-                issue_id = st.selectbox("Issue", issues["issue_id"].tolist(),
-                                        format_func=lambda i: f"#{i} {issues.set_index('issue_id').at[i, 'summary'][:80]}")
+                summaries = dict(zip(issues["issue_id"], issues["summary"], strict=True))
+                issue_id = st.selectbox("Issue", list(summaries), format_func=lambda i: f"#{i} {summaries[i][:80]}")
                 target = st.selectbox("Move to", [c for c in ids if c != cid], format_func=lambda c: f"#{c} {names[c]}")
                 if st.form_submit_button("Move (and pin it there)"):
                     try:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
-from miner.queries import SEVERITY_ORDER
 from miner.tasks import runs
-from pages._shared import SEVERITY_COLORS, app, current_period, escape, fmt_ago, fmt_dt, query
-from pages._widgets import CHART_LAYOUT, live_progress, stacked_area, start_run
+from pages._charts import rising_bars, severity_by_category, stacked_area
+from pages._shared import app, current_period, escape, fmt_ago, fmt_dt, query
+from pages._widgets import live_progress, start_run
 
 miner = app()
 user = st.session_state["user"]
@@ -121,27 +120,14 @@ with left:
     if rising.empty:
         st.caption("Nothing is rising: no cluster has 5+ tickets in the last 7 days and more than the week before.")
     else:
-        shown = rising.assign(short=rising["name"].map(lambda n: n if len(n) <= 42 else n[:40] + "…"))
-        long = shown.melt(id_vars=["short", "name", "change_pct"], value_vars=["count_prev_7d", "count_7d"],
-                          var_name="week", value_name="tickets")
-        long["week"] = long["week"].map({"count_prev_7d": "previous 7 days", "count_7d": "last 7 days"})
-        fig = px.bar(long.iloc[::-1], x="tickets", y="short", color="week", orientation="h", barmode="group",
-                     hover_data={"name": True, "short": False, "change_pct": ":+.0f"},
-                     color_discrete_map={"previous 7 days": "#CBD5E1", "last 7 days": "#EA580C"},
-                     labels={"tickets": "Tickets", "short": "", "week": "", "change_pct": "Change %"})
-        fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=360)
-        st.plotly_chart(fig, width="stretch")
+        st.plotly_chart(rising_bars(rising), width="stretch")
 with right:
     mix = query("severity_mix", period)
     st.markdown("#### Severity by category")
     if mix.empty:
         st.caption("No issues in this period.")
     else:
-        fig = px.bar(mix, x="issues", y="category", color="severity", orientation="h",
-                     category_orders={"severity": SEVERITY_ORDER}, color_discrete_map=SEVERITY_COLORS,
-                     labels={"issues": "Issues", "category": ""})
-        fig.update_layout(**{**CHART_LAYOUT, "hovermode": "closest"}, height=340)
-        st.plotly_chart(fig, width="stretch")
+        st.plotly_chart(severity_by_category(mix), width="stretch")
 
 last_pipeline = runs.last_finished(miner.engine, "pipeline")
 daily = next((j for j in miner.scheduler.job_status() if j["id"] == "daily_sync"), None)

@@ -244,7 +244,7 @@ class _Job:
         for start in range(0, len(ids), BATCH_CHUNK):
             self.control.check()
             chunk = list(self.tickets(ids[start:start + BATCH_CHUNK]))
-            requests = []
+            requests: list[Any] = []  # MessageCreateParamsNonStreaming dicts
             for ticket in chunk:
                 _, params = self.analyzer.prepare(ticket)
                 requests.append({"custom_id": f"ticket-{ticket.id}", "params": params})

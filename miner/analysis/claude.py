@@ -244,7 +244,9 @@ def usage_of(message: Any) -> Usage:
 
 def api_message(exc: anthropic.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
-    err = body.get("error") if isinstance(body.get("error"), dict) else {}
+    err = body.get("error")
+    if not isinstance(err, dict):
+        err = {}
     return str(err.get("message") or exc.message)[:300]
 
 

@@ -144,8 +144,8 @@ def _output_model(pair_keys: tuple[str, ...], reason_keys: tuple[str, ...]) -> t
         "ProductIssue",
         __config__=ConfigDict(extra="forbid"),
         category=(pairs, Field(description="category.subcategory key from the taxonomy")),
-        issue_type=(Literal[ISSUE_TYPES], ...),  # type: ignore[valid-type]
-        severity=(Literal[SEVERITIES], ...),  # type: ignore[valid-type]
+        issue_type=(Literal[ISSUE_TYPES], ...),  # type: ignore[valid-type,arg-type]
+        severity=(Literal[SEVERITIES], ...),  # type: ignore[valid-type,arg-type]
         summary=(str, Field(description="one line naming the product problem, not the customer")),
         detail=(str, Field(description="one or two sentences of specifics: where, when, devices, versions")),
         representative_quote=(str, Field(description="a short verbatim quote from the ticket")),

@@ -215,7 +215,7 @@ def close_batch(conn: Connection, batch_id: str, status: str, error: str | None 
 
 def analysis_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        states = dict(conn.execute(select(analyses_t.c.state, func.count()).group_by(analyses_t.c.state)).all())
+        states: dict[str, int] = dict(conn.execute(select(analyses_t.c.state, func.count()).group_by(analyses_t.c.state)).all())
         issues = conn.execute(select(func.count()).select_from(issues_t)).scalar_one()
     return {
         "analyzed": int(states.get("done", 0)),

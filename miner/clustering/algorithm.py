@@ -307,11 +307,12 @@ def keyphrases(texts: Sequence[str], labels: Sequence[int] | np.ndarray) -> dict
     return {c: (phrases[0] if phrases else "") for c, phrases in top_phrases(texts, labels, top=1).items()}
 
 
-def cluster_texts(texts: Sequence[str]) -> list[int]:
-    """The public entry point: embed with the default embedder and cluster with production defaults."""
+def cluster_texts(texts: Sequence[str], *, embedder: str | None = None) -> list[int]:
+    """The public entry point: embed (default embedder unless ``embedder`` names another, as
+    ``MINER_EMBEDDINGS`` does) and cluster with production defaults."""
     from miner.clustering.embeddings import get_embedder
 
     if not texts:
         return []
-    X = get_embedder().embed(list(texts))
+    X = get_embedder(embedder).embed(list(texts))
     return [int(x) for x in cluster_vectors(X, texts)]

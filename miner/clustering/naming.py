@@ -207,7 +207,7 @@ def dominant_labels(engine: Engine) -> None:
     updates = []
     for cid, counts in by_cluster.items():
         (cat, sub, _), _ = counts.most_common(1)[0]
-        types = Counter()
+        types: Counter[str] = Counter()
         for (_, _, t), n in counts.items():
             types[t] += n
         updates.append({"cid": cid, "cat": cat, "sub": sub, "type": types.most_common(1)[0][0]})

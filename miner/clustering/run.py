@@ -19,6 +19,7 @@ import hashlib
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -179,7 +180,7 @@ def _load(engine: Engine, where: Any) -> tuple[list[int], list[str], np.ndarray,
     if not rows:
         return [], [], np.zeros((0, 0), dtype=np.float32), []
     X = np.vstack([_vec(r.vector) for r in rows])
-    return [r.id for r in rows], [r.summary for r in rows], X, rows
+    return [r.id for r in rows], [r.summary for r in rows], X, list(rows)
 
 
 def _centroids(engine: Engine) -> tuple[list[int], np.ndarray, dict[int, int]]:
@@ -334,8 +335,8 @@ def _full(engine: Engine, embedder: Embedder, control: RunControl, result: Clust
     control.update(done=len(ids))
 
 
-def map_labels(labels: np.ndarray, old: np.ndarray, *, live_ids: set[int], sticky: set[int] = frozenset(),
-               priority: set[int] = frozenset()) -> dict[int, int]:
+def map_labels(labels: np.ndarray, old: np.ndarray, *, live_ids: AbstractSet[int],
+               sticky: AbstractSet[int] = frozenset(), priority: AbstractSet[int] = frozenset()) -> dict[int, int]:
     """Map new labels onto old cluster ids by member overlap.
 
     Greedy on overlap size (human-edited clusters first): a new label takes the old id it shares the

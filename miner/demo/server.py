@@ -264,7 +264,7 @@ class DemoZendesk:
         if self._server is None:
             raise RuntimeError("the demo Zendesk is not running; call start() first")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> DemoZendesk:
         handler = type("Handler", (_Handler,), {"zendesk": self})
@@ -377,7 +377,7 @@ class DemoZendesk:
                 index = bisect.bisect_left(self.store.order, (start, -1))
             else:
                 return _json(400, {"error": "InvalidPaginationParameter", "description": "cursor or start_time is required"})
-            keys = []
+            keys: list[Any] = []
             while index < len(self.store.order) and len(keys) < per_page:
                 key = self.store.order[index]
                 if key[0] > horizon:

@@ -105,6 +105,8 @@ def upgrade() -> None:
     # the trends step finds changed days through these
     op.create_index("ix_tickets_synced_at", "tickets", ["synced_at"])
     op.create_index("ix_issues_cluster_created", "issues", ["cluster_id", "ticket_created_at"])
+    op.create_index("ix_issues_cluster_customer", "issues",
+                    ["cluster_id", "organization_id", "requester_id", "ticket_created_at"])
     op.create_table("trend_dirty_days", sa.Column("day", sa.Date(), primary_key=True))
     op.create_table(
         "app_state",
@@ -115,6 +117,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_issues_cluster_customer", "issues")
     op.drop_index("ix_issues_cluster_created", "issues")
     op.drop_index("ix_tickets_synced_at", "tickets")
     for table in ("app_state", "trend_dirty_days", "daily_issue_stats", "daily_ticket_stats", "cluster_notes",
