@@ -175,7 +175,7 @@ def escape(text: Any) -> str:
 
 def fmt_dt(value: Any, with_time: bool = True) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "-"
+        return "—"  # not "-": alone on a Markdown line under text, that makes a heading
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
@@ -204,7 +204,7 @@ def fmt_ago(value: Any) -> str:
 
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
-        return "-"
+        return "—"
     seconds = max(0.0, float(seconds))
     if seconds < 60:
         return f"{seconds:.0f} s"

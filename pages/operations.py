@@ -119,9 +119,9 @@ for job in miner.scheduler.job_status():
         a, b, c, d = st.columns([3, 2, 3, 3])
         a.markdown(f"**{escape(job['name'])}**  \n`{job['id']}` · {escape(job['schedule'])}"
                    + (" · :orange[paused]" if job["paused"] else ""))
-        b.markdown(f"Next run  \n{fmt_ago(job['next_run']) if job['next_run'] else '-'}")
+        b.markdown(f"Next run  \n{fmt_ago(job['next_run']) if job['next_run'] else 'not scheduled'}")
         last = job["last_run"]
-        c.markdown("Last run  \n" + (f"{last['status']} {fmt_ago(last['started_at'])}" if last else "-"))
+        c.markdown("Last run  \n" + (f"{last['status']} {fmt_ago(last['started_at'])}" if last else "never"))
         if user.is_admin:
             with d:
                 x, y = st.columns(2)
