@@ -25,7 +25,8 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="miner-tests-"))
 os.environ["DATABASE_URL"] = f"sqlite:///{_SESSION_DIR / 'default.db'}"
 os.environ["MINER_SECRETS_FILE"] = os.devnull
 os.environ["MINER_DEMO_TICKETS"] = "1500"
-REFERENCE = REPO.parent / "shared" / "reference" / "zendesk"
+# Real recorded Zendesk responses (copied, gzipped, from the project's shared reference folder).
+REFERENCE = REPO / "tests" / "fixtures" / "zendesk"
 PG_URL = os.environ.get("MINER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -1,27 +1,23 @@
-"""Every recorded Zendesk response in ../shared/reference/zendesk parses through the client."""
+"""Every recorded Zendesk response (tests/fixtures/zendesk) parses through the client."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from miner.zendesk import ZendeskClient, parse_retry_after
 from tests.conftest import REFERENCE
-from tests.fakes.replay_zendesk import ReplayZendesk
-
-pytestmark = pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference recordings not present")
+from tests.fakes.replay_zendesk import ReplayZendesk, load_recording
 
 
 def recorded(name: str) -> list[dict]:
-    data = json.loads((REFERENCE / name).read_text())
+    data = load_recording(REFERENCE / name)
     return data if isinstance(data, list) else [data]
 
 
 def test_cursor_chain_of_single_ticket_pages_is_followed_page_by_page() -> None:
-    entries = recorded("incremental_tickets_cursor_chain_per_page_1.json")
+    entries = recorded("incremental_tickets_cursor_chain_per_page_1.json.gz")
     expected = [t["id"] for e in entries for t in e["body"]["tickets"]]
-    with ReplayZendesk(REFERENCE / "incremental_tickets_cursor_chain_per_page_1.json") as zd:
+    with ReplayZendesk(REFERENCE / "incremental_tickets_cursor_chain_per_page_1.json.gz") as zd:
         client = ZendeskClient(zd.url, rpm=0)
         pages = client.ticket_pages(start_time=0)
         got = [t.id for _, page in zip(range(len(entries)), pages, strict=False) for t in page.tickets]
@@ -34,7 +30,7 @@ def test_cursor_chain_of_single_ticket_pages_is_followed_page_by_page() -> None:
 
 
 def test_full_cursor_page_with_deleted_tickets() -> None:
-    with ReplayZendesk(REFERENCE / "incremental_tickets_cursor_page_1000.json") as zd:
+    with ReplayZendesk(REFERENCE / "incremental_tickets_cursor_page_1000.json.gz") as zd:
         page = next(ZendeskClient(zd.url, rpm=0).ticket_pages(start_time=0))
     assert len(page.tickets) == 1000
     assert page.after_cursor == "MTY5NTA2MjcyNC4wfHwxNTcxfA=="
@@ -45,15 +41,15 @@ def test_full_cursor_page_with_deleted_tickets() -> None:
 
 
 def test_time_based_ticket_export_pages() -> None:
-    entries = recorded("incremental_tickets_time_based.json")
-    with ReplayZendesk(REFERENCE / "incremental_tickets_time_based.json") as zd:
+    entries = recorded("incremental_tickets_time_based.json.gz")
+    with ReplayZendesk(REFERENCE / "incremental_tickets_time_based.json.gz") as zd:
         first = next(ZendeskClient(zd.url, rpm=0).ticket_pages_time_based(start_time=0))
     assert len(first.tickets) == entries[0]["body"]["count"] == 1000
     assert first.end_time == entries[0]["body"]["end_time"]
 
 
 def test_ticket_comments_page() -> None:
-    with ReplayZendesk(REFERENCE / "ticket_comments.json") as zd:
+    with ReplayZendesk(REFERENCE / "ticket_comments.json.gz") as zd:
         comments = ZendeskClient(zd.url, rpm=0).ticket_comments(33)
     assert [(c.id, c.body, c.public) for c in comments] == [(33144692244499, "Some comment", True)]
 

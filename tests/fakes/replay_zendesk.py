@@ -1,4 +1,4 @@
-"""Replays recorded Zendesk responses (../shared/reference/zendesk) from a local HTTP server.
+"""Replays recorded Zendesk responses (tests/fixtures/zendesk) from a local HTTP server.
 
 Requests are matched on method, path and the query parameters that select data (cursor,
 start_time, page[after]); paging sizes and sideload parameters are ignored so the production client
@@ -7,6 +7,7 @@ can ask with its own `per_page`.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,9 +24,15 @@ def _key(method: str, path: str, query: str) -> tuple[str, str, tuple[tuple[str,
     return method, path, picked
 
 
+def load_recording(path: Path) -> Any:
+    """A recording as JSON: a list of {request, response} entries (or one); `.gz` files are gunzipped."""
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return json.loads(raw)
+
+
 class ReplayZendesk:
     def __init__(self, recording: Path) -> None:
-        data = json.loads(recording.read_text())
+        data = load_recording(recording)
         self.entries = data if isinstance(data, list) else [data]
         self.table: dict[Any, dict[str, Any]] = {}
         for entry in self.entries:
