@@ -235,12 +235,29 @@ def cluster_issues(engine: Engine, cluster_id: int, limit: int = 200) -> pd.Data
     q = (select(Issue.id.label("issue_id"), Issue.ticket_id, Ticket.subject, Issue.summary,
                 Issue.representative_quote, Issue.severity, Issue.issue_type, Issue.confidence,
                 Issue.ticket_created_at, Issue.cluster_pinned, Organization.name.label("organization"),
-                Issue.organization_id)
+                Issue.organization_id, Issue.requester_id)
          .join(Ticket, Ticket.id == Issue.ticket_id)
          .outerjoin(Organization, Organization.id == Issue.organization_id)
          .where(Issue.cluster_id == cluster_id, Ticket.status != "deleted")
          .order_by(desc(Issue.ticket_created_at)).limit(limit))
-    return _df(engine, q)
+    return _with_customer_label(_df(engine, q))
+
+
+def _with_customer_label(df: pd.DataFrame) -> pd.DataFrame:
+    """Fill ``organization`` for display: the organisation's name, else "organization <id>" (a name not
+    synced), else "requester <id>" (a ticket with no organisation)."""
+    if df.empty:
+        return df
+    def label(row: Any) -> str | None:
+        if isinstance(row.organization, str) and row.organization:
+            return row.organization
+        if pd.notna(row.organization_id):
+            return f"organization {int(row.organization_id)}"
+        if pd.notna(row.requester_id):
+            return f"requester {int(row.requester_id)}"
+        return None
+    df["organization"] = [label(r) for r in df.itertuples(index=False)]
+    return df
 
 
 def representative_quotes(engine: Engine, cluster_id: int, limit: int = 5) -> pd.DataFrame:
@@ -309,7 +326,7 @@ def search_tickets(engine: Engine, f: TicketFilter, limit: int = 200) -> pd.Data
     elif f.with_issues is False:
         conds.append(Ticket.id.not_in(select(Issue.ticket_id)))
     q = (select(Ticket.id, Ticket.subject, Ticket.status, Ticket.created_at, Ticket.organization_id,
-                Organization.name.label("organization"), TicketAnalysis.state.label("analysis"),
+                Ticket.requester_id, Organization.name.label("organization"), TicketAnalysis.state.label("analysis"),
                 TicketAnalysis.issue_count, TicketAnalysis.no_issue_reason)
          .outerjoin(Organization, Organization.id == Ticket.organization_id)
          .outerjoin(TicketAnalysis, TicketAnalysis.ticket_id == Ticket.id)
@@ -321,7 +338,7 @@ def search_tickets(engine: Engine, f: TicketFilter, limit: int = 200) -> pd.Data
                  .where(Issue.ticket_id.in_(df["id"].tolist())))
     joined = issues.groupby("ticket_id")["summary"].apply(lambda s: " | ".join(s)) if not issues.empty else {}
     df["issues"] = df["id"].map(joined).fillna("")
-    return df
+    return _with_customer_label(df)
 
 
 def ticket_detail(engine: Engine, ticket_id: int) -> dict[str, Any] | None:

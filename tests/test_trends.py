@@ -214,3 +214,12 @@ def test_overview_tables_match_hand_computed_values(fixture_db: Engine) -> None:
     assert sum(issues.values()) == 15  # 4 + 10 clustered + 1 unclustered
     figures = overview_figures(fixture_db, Period(d(29), TODAY))["current"]
     assert figures == {"tickets": 14, "issues": 15, "tickets_with_issues": 14, "critical": 1, "high": 10}
+
+
+def test_customer_column_names_who_reported_when_there_is_no_organisation(fixture_db: Engine) -> None:
+    from miner.queries import TicketFilter, cluster_issues, search_tickets
+
+    customers = set(cluster_issues(fixture_db, 1)["organization"])
+    # organisations 500/501 have no synced name; ticket of requester 77 has no organisation at all
+    assert customers == {"organization 500", "organization 501", "requester 77"}
+    assert "requester 77" in set(search_tickets(fixture_db, TicketFilter())["organization"])
