@@ -61,17 +61,6 @@ NON_ISSUE_WEIGHTS = {"billing_question": 0.25, "how_to": 0.31, "account_change":
 
 
 @dataclass(frozen=True, slots=True)
-class DemoIssue:
-    key: str
-    title: str
-    category: str
-    subcategory: str
-    issue_type: str
-    severity: str
-    pattern: str  # "steady" | "emerging" | "fading"
-
-
-@dataclass(frozen=True, slots=True)
 class DemoComment:
     id: int  # globally unique, increasing with time
     author_id: int
@@ -113,7 +102,7 @@ class DemoDataset:
     tickets: tuple[DemoTicket, ...]  # sorted by id
     organizations: dict[int, str]  # org id -> company name
     agents: dict[int, str]  # agent user id -> name
-    issues: dict[str, DemoIssue]
+    issues: dict[str, cat.IssueSpec]  # the ground-truth catalogue, keyed by issue key
     labels: dict[int, DemoLabel]
 
 
@@ -154,13 +143,9 @@ def _make_label(ticket_id: int, issue_keys: tuple[str, ...], non_issue_reason: s
     return label
 
 
-def demo_issues() -> dict[str, DemoIssue]:
+def demo_issues() -> dict[str, cat.IssueSpec]:
     """The ground-truth issue catalogue, keyed by issue key."""
-    return {
-        spec.key: DemoIssue(spec.key, spec.title, spec.category, spec.subcategory, spec.issue_type,
-                            spec.severity, spec.pattern)
-        for spec in cat.ISSUES
-    }
+    return {spec.key: spec for spec in cat.ISSUES}
 
 
 def generate_dataset(

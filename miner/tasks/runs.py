@@ -69,23 +69,25 @@ def start_run(
     job_id: str | None = None,
 ) -> int:
     now = datetime.now(UTC)
+    return _insert_run(engine, kind=kind, trigger=trigger, params=params, status="running", started_at=now,
+                       heartbeat_at=now, holder=holder, job_id=job_id, stage="Starting", done=0)
+
+
+def _insert_run(engine: Engine, **values: Any) -> int:
     with db.write_transaction(engine) as conn:
-        return int(
-            conn.execute(
-                insert(runs_t).values(
-                    kind=kind, trigger=trigger, params=params, status="running", started_at=now,
-                    heartbeat_at=now, holder=holder, job_id=job_id, stage="Starting", done=0,
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
-        )
+        return int(conn.execute(insert(runs_t).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+
+
+def _progress_values(progress: Progress | None) -> dict[str, Any]:
+    if progress is None:
+        return {}
+    return {"stage": progress.stage[:64], "done": progress.done, "total": progress.total,
+            "message": progress.message[:2000]}
 
 
 def heartbeat(engine: Engine, run_id: int, progress: Progress | None) -> bool:
     """Record liveness and progress; returns True when someone asked to cancel this run."""
-    values: dict[str, Any] = {"heartbeat_at": datetime.now(UTC)}
-    if progress is not None:
-        values.update(stage=progress.stage[:64], done=progress.done, total=progress.total,
-                      message=progress.message[:2000])
+    values: dict[str, Any] = {"heartbeat_at": datetime.now(UTC), **_progress_values(progress)}
     with db.write_transaction(engine) as conn:
         conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
         return bool(
@@ -116,11 +118,8 @@ def finish_run(
     assert status in FINAL, status
     values: dict[str, Any] = {
         "status": status, "finished_at": datetime.now(UTC), "result": result, "error": error,
-        "llm_cost_usd": llm_cost_usd,
+        "llm_cost_usd": llm_cost_usd, **_progress_values(progress),
     }
-    if progress is not None:
-        values.update(stage=progress.stage[:64], done=progress.done, total=progress.total,
-                      message=progress.message[:2000])
     with db.write_transaction(engine) as conn:
         conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
 
@@ -130,15 +129,8 @@ def record_skipped(
     job_id: str | None = None,
 ) -> int:
     now = datetime.now(UTC)
-    with db.write_transaction(engine) as conn:
-        return int(
-            conn.execute(
-                insert(runs_t).values(
-                    kind=kind, trigger=trigger, params=params, status="skipped", started_at=now,
-                    finished_at=now, error=reason, job_id=job_id,
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
-        )
+    return _insert_run(engine, kind=kind, trigger=trigger, params=params, status="skipped", started_at=now,
+                       finished_at=now, error=reason, job_id=job_id)
 
 
 def recover_stale_runs(engine: Engine, *, stale_after: float = 60.0) -> list[int]:
