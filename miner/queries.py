@@ -245,17 +245,17 @@ def cluster_issues(engine: Engine, cluster_id: int, limit: int = 200) -> pd.Data
 
 def _with_customer_label(df: pd.DataFrame) -> pd.DataFrame:
     """Fill ``organization`` for display: the organisation's name, else "organization <id>" (a name not
-    synced), else "requester <id>" (a ticket with no organisation)."""
+    synced), else "requester <id>" (a ticket with no organisation), else "—"."""
     if df.empty:
         return df
-    def label(row: Any) -> str | None:
+    def label(row: Any) -> str:
         if isinstance(row.organization, str) and row.organization:
             return row.organization
         if pd.notna(row.organization_id):
             return f"organization {int(row.organization_id)}"
         if pd.notna(row.requester_id):
             return f"requester {int(row.requester_id)}"
-        return None
+        return "—"
     df["organization"] = [label(r) for r in df.itertuples(index=False)]
     return df
 
@@ -270,8 +270,18 @@ def representative_quotes(engine: Engine, cluster_id: int, limit: int = 5) -> pd
     if df.empty:
         return df
     df["customer"] = df["organization_id"].fillna(-df["requester_id"].fillna(0))
-    df["folded"] = df["representative_quote"].str.casefold().str.strip(" .!?")
-    return df.drop_duplicates("customer").drop_duplicates("folded").drop(columns="folded").head(limit)
+    df = df.drop_duplicates("customer")
+    # The same complaint pasted into another message ("Second thing: <quote>") says nothing new.
+    chosen: list[int] = []
+    folded: list[str] = []
+    for i, quote in zip(df.index, df["representative_quote"], strict=True):
+        text = " ".join(str(quote).casefold().split()).strip(" .!?")
+        if text and not any(text in other or other in text for other in folded):
+            chosen.append(i)
+            folded.append(text)
+        if len(chosen) == limit:
+            break
+    return df.loc[chosen]
 
 
 def cluster_notes(engine: Engine, cluster_id: int) -> pd.DataFrame:

@@ -223,3 +223,18 @@ def test_customer_column_names_who_reported_when_there_is_no_organisation(fixtur
     # organisations 500/501 have no synced name; ticket of requester 77 has no organisation at all
     assert customers == {"organization 500", "organization 501", "requester 77"}
     assert "requester 77" in set(search_tickets(fixture_db, TicketFilter())["organization"])
+
+
+def test_quotes_come_from_different_customers_and_never_repeat_one_another(fixture_db: Engine) -> None:
+    from miner.queries import representative_quotes
+
+    quotes = ["The week view is so slow.", "Second thing: the week view is so slow", "THE WEEK VIEW IS SO SLOW",
+              "Loading the rota takes a minute", "Filters reset every time", "It times out on Mondays"]
+    with fixture_db.begin() as conn:
+        ids = conn.execute(select(Issue.id).where(Issue.cluster_id == 2).order_by(Issue.id)).scalars().all()
+        for n, issue_id in enumerate(ids):
+            conn.execute(update(Issue).where(Issue.id == issue_id).values(
+                representative_quote=quotes[n % len(quotes)], organization_id=900 + n, cluster_similarity=1 - n / 100))
+    shown = representative_quotes(fixture_db, 2)["representative_quote"].tolist()
+    assert shown == ["The week view is so slow.", "Loading the rota takes a minute", "Filters reset every time",
+                     "It times out on Mondays"]
