@@ -261,11 +261,14 @@ def _with_customer_label(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def representative_quotes(engine: Engine, cluster_id: int, limit: int = 5) -> pd.DataFrame:
-    """High-confidence quotes from different customers, most similar to the cluster centre first."""
+    """High-confidence quotes from different customers, most similar to the cluster centre first.
+
+    Many reports near the centre often say the very same thing, so a wide sample is read to find
+    ``limit`` different quotes."""
     q = (select(Issue.representative_quote, Issue.ticket_id, Issue.severity, Issue.organization_id,
                 Issue.requester_id)
          .where(Issue.cluster_id == cluster_id)
-         .order_by(desc(func.coalesce(Issue.cluster_similarity, 0)), desc(Issue.confidence)).limit(limit * 6))
+         .order_by(desc(func.coalesce(Issue.cluster_similarity, 0)), desc(Issue.confidence)).limit(limit * 100))
     df = _df(engine, q)
     if df.empty:
         return df

@@ -234,7 +234,7 @@ def assign_to_centroids(X: np.ndarray, centroids: np.ndarray | Mapping[int, np.n
 # --- names --------------------------------------------------------------------------------------
 
 _KEEP = {"not", "no", "never", "nothing", "cannot", "without", "none", "nor"}
-_STOP = frozenset(ENGLISH_STOP_WORDS - _KEEP) | {
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS - _KEEP) | {
     "hi", "hello", "hey", "please", "pls", "thanks", "thank", "im", "ive", "id", "dont", "doesnt", "didnt",
     "cant", "wont", "isnt", "want", "need", "help", "like", "just", "know", "does", "did", "way", "able",
 }
@@ -243,17 +243,22 @@ _LENGTH_EXPONENT = 0.75
 _WORD = re.compile(r"\b[a-z][a-z']*")
 
 
+def phrase_words(text: str) -> list[str]:
+    """The words key phrases are made of: lower case, apostrophes dropped."""
+    return [w.replace("'", "") for w in _WORD.findall(text.lower())]
+
+
 def _phrases(text: str) -> list[str]:
     """1-4 word n-grams as written, that neither start nor end with a stop word and are at least half
     content words (so "reset my password" but not "my password" or "can i ask")."""
-    words = [w.replace("'", "") for w in _WORD.findall(text.lower())]
+    words = phrase_words(text)
     out = []
     for n in range(1, 5):
         for i in range(len(words) - n + 1):
             gram = words[i:i + n]
-            if gram[0] in _STOP or gram[-1] in _STOP:
+            if gram[0] in STOP_WORDS or gram[-1] in STOP_WORDS:
                 continue
-            if 2 * sum(w in _STOP for w in gram) > n:
+            if 2 * sum(w in STOP_WORDS for w in gram) > n:
                 continue
             out.append(" ".join(gram))
     return out
@@ -278,7 +283,7 @@ def top_phrases(texts: Sequence[str], labels: Sequence[int] | np.ndarray, top: i
     except ValueError:  # no phrase at all (empty or stop-word-only texts)
         return {c: [] for c in ids}
     vocab = vectorizer.get_feature_names_out()
-    content = np.array([sum(w not in _STOP for w in v.split()) for v in vocab], dtype=np.float64)
+    content = np.array([sum(w not in STOP_WORDS for w in v.split()) for v in vocab], dtype=np.float64)
     row = {c: i for i, c in enumerate(ids)}
     members = np.flatnonzero(labels >= 0)
     P = sp.csr_matrix((np.ones(len(members)), ([row[int(c)] for c in labels[members]], members)),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,7 +132,7 @@ class Namer:
         phrases = algorithm.top_phrases(texts, labels, top=4)
         out = {}
         for cid in ids:
-            name = typical_title(docs[cid]) or (phrases.get(cid) or [""])[0]
+            name = typical_title(docs[cid], phrases.get(cid) or []) or (phrases.get(cid) or [""])[0]
             name = sentence_case(name) if name else f"Cluster {cid}"
             keys = phrases.get(cid) or []
             summary = (f"Key phrases: {', '.join(keys)}." if keys else "")
@@ -187,13 +188,27 @@ class Namer:
         return (named, cost or 0.0) if named else None
 
 
-def typical_title(summaries: list[str], candidates: int = 8) -> str:
-    """The first of the most central summaries that reads like a title (short, not a mail subject)."""
-    for text in summaries[:candidates]:
+def typical_title(summaries: Sequence[str], key_phrases: Sequence[str] = (), candidates: int = 8) -> str:
+    """Of the most central summaries (``summaries`` come nearest-first) that read like a title (short,
+    not a mail subject), the one using most of the words of the cluster's key phrases; the most central
+    on a tie. So the name and the key-phrase summary describe the same problem, and a vague central report
+    ("Problem with the app") loses to a specific one ("The app crashes on clock in")."""
+    keywords = {w for phrase in key_phrases for w in algorithm.phrase_words(phrase)} - algorithm.STOP_WORDS
+    best, best_hits = "", -1
+    seen: set[str] = set()
+    for text in summaries:
         text = " ".join(text.split()).rstrip(".!?")
-        if 15 <= len(text) <= 90 and not text.lower().startswith(("re:", "fwd:", "fw:", "[")):
-            return text
-    return ""
+        if text.casefold() in seen:  # the same report many times is still one candidate
+            continue
+        seen.add(text.casefold())
+        if len(seen) > candidates:
+            break
+        if not 15 <= len(text) <= 90 or text.lower().startswith(("re:", "fwd:", "fw:", "[")):
+            continue
+        hits = len(keywords & set(algorithm.phrase_words(text)))
+        if hits > best_hits:
+            best, best_hits = text, hits
+    return best
 
 
 def dominant_labels(engine: Engine) -> None:
