@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import sqlite3
@@ -119,6 +120,10 @@ def render_all(path: Path) -> list[tuple[str, float, float]]:
     # production; under AppTest it lands on the first run, so take that run outside the measurement.
     # The throwaway run is not signed in, so it renders only the sign-in form.
     AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120).run()
+    # Bare mode's "missing ScriptRunContext" warnings come from loggers made after set_log_level.
+    for logger_name in list(logging.root.manager.loggerDict):
+        if logger_name.startswith("streamlit"):
+            logging.getLogger(logger_name).setLevel(logging.ERROR)
     results = []
     for name in PAGES:
         refresh_data()
