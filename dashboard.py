@@ -43,7 +43,7 @@ async def lifespan(_app: Any):
 def _warm_up() -> None:
     import sklearn.cluster  # noqa: F401
 
-    from pages import _charts
+    from pages.ui import charts as _charts
 
     _charts.warm_up()
 
@@ -56,7 +56,7 @@ app = st.App(__file__, lifespan=lifespan, routes=api.routes(_app_for_api))
 
 
 def main() -> None:
-    from pages._layout import render
+    from pages.ui.layout import render
 
     render()
 

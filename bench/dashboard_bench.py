@@ -101,7 +101,7 @@ def render_all(path: Path) -> list[tuple[str, float, float]]:
     from miner.app import MinerApp
     from miner.config import Settings
     from miner.runtime import runtime
-    from pages._shared import refresh_data
+    from pages.ui.shared import refresh_data
 
     set_log_level("error")
 
@@ -113,7 +113,7 @@ def render_all(path: Path) -> list[tuple[str, float, float]]:
     runtime()  # start outside the measurement, as the server's lifespan does (with its warm-up)
     import sklearn.cluster  # noqa: F401
 
-    from pages import _charts
+    from pages.ui import charts as _charts
 
     _charts.warm_up()  # as the server lifespan does
     # Streamlit's one-time setup (component manifest scan, bare-mode checks) happens at server start in

@@ -6,8 +6,8 @@ import streamlit as st
 
 from miner.analysis.taxonomy import load_taxonomy
 from miner.clustering import edits
-from pages._charts import daily_bars, line, severity_donut
-from pages._shared import (
+from pages.ui.charts import daily_bars, line, severity_donut
+from pages.ui.shared import (
     TRIAGE_LABELS,
     app,
     current_period,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from miner.queries import SEVERITY_ORDER, TRIAGE_STATUSES, export_clusters
-from pages._shared import TRIAGE_LABELS, app, current_period, query
+from pages.ui.shared import TRIAGE_LABELS, app, current_period, query
 
 miner = app()
 period = current_period()

@@ -8,8 +8,8 @@ import streamlit as st
 from miner import health, reports
 from miner.tasks import runs
 from miner.tasks.scheduler import ScheduleError
-from pages._shared import STATUS_MARKS, app, escape, fmt_ago, fmt_dt, fmt_duration, refresh_data
-from pages._widgets import KIND_LABELS, live_progress, start_run
+from pages.ui.shared import STATUS_MARKS, app, escape, fmt_ago, fmt_dt, fmt_duration, refresh_data
+from pages.ui.widgets import KIND_LABELS, live_progress, start_run
 
 miner = app()
 user = st.session_state["user"]

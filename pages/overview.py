@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from miner.tasks import runs
-from pages._charts import rising_bars, severity_by_category, stacked_area
-from pages._shared import app, current_period, escape, fmt_ago, fmt_dt, query
-from pages._widgets import live_progress, start_run
+from pages.ui.charts import rising_bars, severity_by_category, stacked_area
+from pages.ui.shared import app, current_period, escape, fmt_ago, fmt_dt, query
+from pages.ui.widgets import live_progress, start_run
 
 miner = app()
 user = st.session_state["user"]

@@ -9,7 +9,7 @@ from miner import health
 from miner.analysis.pricing import load_prices
 from miner.analysis.taxonomy import load_taxonomy
 from miner.tasks.runner import Busy
-from pages._shared import app, escape, refresh_data
+from pages.ui.shared import app, escape, refresh_data
 
 miner = app()
 user = st.session_state["user"]

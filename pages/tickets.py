@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from miner.queries import SEVERITY_ORDER, TicketFilter, export_issues
-from pages._shared import app, current_period, escape, fmt_dt, query, ticket_url
+from pages.ui.shared import app, current_period, escape, fmt_dt, query, ticket_url
 
 miner = app()
 period = current_period()

@@ -16,7 +16,7 @@ from miner.app import MinerApp
 from miner.config import Settings
 from miner.models import Cluster, ClusterNote, TaskRun, Ticket
 from miner.runtime import runtime
-from pages._shared import refresh_data
+from pages.ui.shared import refresh_data
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "open-sesame"
@@ -210,7 +210,7 @@ def test_settings_page_masks_secrets(loaded: MinerApp) -> None:
 
 
 def test_ticket_text_is_escaped(loaded: MinerApp) -> None:
-    from pages._shared import escape
+    from pages.ui.shared import escape
 
     rendered = escape(XSS)
     assert "<img" not in rendered and "&lt;img" in rendered

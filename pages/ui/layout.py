@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import app, current_user, period_picker
-from pages._widgets import sidebar_status
+from pages.ui.shared import app, current_user, period_picker
+from pages.ui.widgets import sidebar_status
 
 
 def render() -> None:

@@ -11,7 +11,7 @@ from miner.errors import MinerError
 from miner.runtime import runtime
 from miner.tasks.jobs import BadParams
 from miner.tasks.runner import Busy
-from pages._shared import STATUS_ICONS, fmt_ago, fmt_duration, refresh_data
+from pages.ui.shared import STATUS_ICONS, fmt_ago, fmt_duration, refresh_data
 
 KIND_LABELS = {"sync": "Sync", "analyze": "Analyze", "cluster": "Cluster", "trends": "Trends",
                "pipeline": "Full pipeline", "weekly_report": "Weekly report", "monthly_cleanup": "Cleanup"}
