@@ -15,11 +15,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 from miner import api
 from miner.app import current, uninstall
 from miner.logs import configure_logging
-from miner.runtime import runtime
+from miner.runtime import access_policy, runtime
 
 log = logging.getLogger("miner.dashboard")
 
@@ -27,17 +28,31 @@ log = logging.getLogger("miner.dashboard")
 @asynccontextmanager
 async def lifespan(_app: Any):
     configure_logging()
+    _pages_only_through_navigation()
     try:
         started = runtime()
-        log.info("Product Issue Miner ready: source=%s, analyzer=%s, scheduler=%s",
+        policy = access_policy(started.settings)
+        log.info("Product Issue Miner ready: source=%s, analyzer=%s, scheduler=%s, access=%s",
                  started.settings.effective_source, started.settings.effective_analyzer,
-                 "on" if started.scheduler.running else "off")
+                 "on" if started.scheduler.running else "off", policy.mode)
+        if policy.mode == "closed":
+            log.warning("nobody can use the dashboard yet: %s See README \"Access\".", policy.closed_reason())
     except Exception as exc:  # the pages explain the problem to whoever opens them
         log.error("Product Issue Miner could not start: %s", exc)
     # Import the heavy libraries now, off the request path, so the first visitor does not wait.
     threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     yield
     uninstall()
+
+
+def _pages_only_through_navigation() -> None:
+    """Streamlit runs the scripts of a `pages/` folder beside the entrypoint as pages of their own (its
+    first multipage design) until some session has called st.navigation. A deep link opened first after
+    a start would run a view without the access gate; so say, before any session exists, that this app
+    uses st.navigation only. Each page also checks access itself (pages/ui/access.py)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
 
 
 def _warm_up() -> None:
@@ -52,7 +67,8 @@ def _app_for_api() -> Any:
     return current() or runtime()
 
 
-app = st.App(__file__, lifespan=lifespan, routes=api.routes(_app_for_api))
+app = st.App(__file__, lifespan=lifespan, routes=api.routes(_app_for_api, access_policy),
+             middleware=[Middleware(api.SecurityHeaders)])
 
 
 def main() -> None:

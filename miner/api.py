@@ -6,13 +6,15 @@ POST /api/tasks/sync               {"backfill_days": int|null}
 POST /api/tasks/analyze            {"batch_size": int}
 POST /api/tasks/pipeline           {"backfill_days": int|null, "batch_size": int}
 POST /api/tasks/cancel             cancel the running run
-GET  /api/tasks/runs               run history (?limit=&kind=&status=)
+GET  /api/tasks/runs               run history (?limit=&offset=&kind=&status=)
 GET  /api/tasks/runs/{id}          one run
-GET  /api/health                   database, Zendesk, Claude, scheduler
+GET  /api/health                   liveness for anyone; the details for those allowed to read
 
-POSTs need `Authorization: Bearer <MINER_API_TOKEN>`: 401 without a valid token, 403 when no token
-is configured. Answers: 202 started, 409 busy, 422 invalid body (naming the field), 429 too many
-manual syncs (with Retry-After).
+Every endpoint answers `Authorization: Bearer <MINER_API_TOKEN>`. Without the token, GETs are answered only
+where the dashboard itself lets browsers in without signing in (local access, README "Access") and the
+request comes straight from this machine; POSTs always need the token (403 while none is configured).
+Answers: 202 started, 401 no/invalid token, 409 busy, 413 body over 64 KB, 422 invalid input (naming
+the field), 429 too many manual runs (with Retry-After).
 """
 
 from __future__ import annotations
@@ -32,13 +34,17 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from miner import health
+from miner.access import AccessPolicy, Mode
+from miner.config import Settings
+from miner.db import MAX_ID
 from miner.tasks import jobs, runs
 from miner.tasks.runner import Busy
 
 log = logging.getLogger(__name__)
 
 AppProvider = Callable[[], Any]  # () -> miner.app.MinerApp
-SYNC_KINDS = ("sync", "pipeline")
+AccessProvider = Callable[[Settings], AccessPolicy]
+MANUAL_KINDS = ("sync", "analyze", "pipeline")  # runs that call Zendesk or spend on Claude: rate-limited
 MAX_BODY = 64 * 1024
 
 
@@ -46,13 +52,19 @@ def error(status: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"detail": detail, **extra}, status_code=status)
 
 
-def routes(get_app: AppProvider) -> list[Route]:
-    """The API's routes; `get_app` returns the process's started MinerApp."""
+def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[Route]:
+    """The API's routes; `get_app` returns the process's started MinerApp, `access` its access policy
+    (None: no local access, every request needs the token)."""
 
-    def endpoint(fn: Callable[..., Any]) -> Callable[[Request], Awaitable[JSONResponse]]:
+    def endpoint(fn: Callable[..., Any], *, reader: bool = True) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def handler(request: Request) -> JSONResponse:
             try:
-                return await fn(request, get_app())
+                app = get_app()
+                if reader:
+                    denied = authorise_read(request, app.settings, access)
+                    if denied is not None:
+                        return denied
+                return await fn(request, app)
             except Exception:  # never leak a traceback to an API client
                 log.exception("API %s %s failed", request.method, request.url.path)
                 return error(500, "internal error; see the server log")
@@ -67,13 +79,12 @@ def routes(get_app: AppProvider) -> list[Route]:
 
     async def list_runs(request: Request, app: Any) -> JSONResponse:
         q = request.query_params
-        try:
-            limit = int(q.get("limit", "50"))
-            offset = int(q.get("offset", "0"))
-        except ValueError:
-            return error(422, "limit and offset must be whole numbers", field="limit")
-        if not 1 <= limit <= 500 or offset < 0:
-            return error(422, "limit must be 1..500 and offset >= 0", field="limit")
+        limit, problem = whole_number(q.get("limit", "50"), "limit", 1, 500)
+        if problem is not None:
+            return problem
+        offset, problem = whole_number(q.get("offset", "0"), "offset", 0, MAX_ID)
+        if problem is not None:
+            return problem
         kind, status = q.get("kind"), q.get("status")
         if kind and kind not in runs.KINDS:
             return error(422, f"unknown kind; one of {', '.join(runs.KINDS)}", field="kind")
@@ -84,16 +95,22 @@ def routes(get_app: AppProvider) -> list[Route]:
         return JSONResponse([r.as_dict() for r in found])
 
     async def get_run(request: Request, app: Any) -> JSONResponse:
-        try:
-            run_id = int(request.path_params["run_id"])
-        except ValueError:
+        text = request.path_params["run_id"]
+        if not (text.isascii() and text.isdigit()):
             return error(422, "run id must be a whole number", field="run_id")
+        run_id = int(text)
+        if not 1 <= run_id <= MAX_ID:
+            return error(404, f"no run #{run_id}")
         run = await run_in_threadpool(runs.get_run, app.engine, run_id)
         return JSONResponse(run.as_dict()) if run else error(404, f"no run #{run_id}")
 
     async def api_health(request: Request, app: Any) -> JSONResponse:
+        details = authorise_read(request, app.settings, access) is None
+
         def collect() -> tuple[int, dict[str, Any]]:
             live_db = health.check_database(app.engine)
+            if not details:  # liveness for load balancers: no names, addresses or messages
+                return (200, {"status": "ok"}) if live_db.ok else (503, {"status": "unavailable"})
             stored = {h.component: h.as_dict() for h in health.latest(app.engine)} if live_db.ok else {}
             stored["database"] = live_db.as_dict()
             body = {
@@ -120,8 +137,8 @@ def routes(get_app: AppProvider) -> list[Route]:
                 params = jobs.validate_params(kind, body).model_dump()
             except jobs.BadParams as exc:
                 return error(422, str(exc), field=exc.field)
-            if kind in SYNC_KINDS:
-                limited = await run_in_threadpool(rate_limited, app, kind)
+            if kind in MANUAL_KINDS:
+                limited = await run_in_threadpool(rate_limited, app)
                 if limited is not None:
                     return limited
             try:
@@ -148,37 +165,76 @@ def routes(get_app: AppProvider) -> list[Route]:
     return [
         Route("/api/tasks/scheduler/status", endpoint(scheduler_status), methods=["GET"]),
         Route("/api/tasks/worker/status", endpoint(worker_status), methods=["GET"]),
-        Route("/api/tasks/sync", endpoint(trigger("sync")), methods=["POST"]),
-        Route("/api/tasks/analyze", endpoint(trigger("analyze")), methods=["POST"]),
-        Route("/api/tasks/pipeline", endpoint(trigger("pipeline")), methods=["POST"]),
-        Route("/api/tasks/cancel", endpoint(cancel), methods=["POST"]),
+        Route("/api/tasks/sync", endpoint(trigger("sync"), reader=False), methods=["POST"]),
+        Route("/api/tasks/analyze", endpoint(trigger("analyze"), reader=False), methods=["POST"]),
+        Route("/api/tasks/pipeline", endpoint(trigger("pipeline"), reader=False), methods=["POST"]),
+        Route("/api/tasks/cancel", endpoint(cancel, reader=False), methods=["POST"]),
         Route("/api/tasks/runs", endpoint(list_runs), methods=["GET"]),
         Route("/api/tasks/runs/{run_id}", endpoint(get_run), methods=["GET"]),
-        Route("/api/health", endpoint(api_health), methods=["GET"]),
+        Route("/api/health", endpoint(api_health, reader=False), methods=["GET"]),
     ]
 
 
-def authorise(request: Request, settings: Any) -> JSONResponse | None:
-    token = settings.api_token.get_secret_value() if settings.api_token else None
-    if not token:
+def _token_matches(request: Request, settings: Settings) -> bool:
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(),
+                                                                              token.encode())
+
+
+def _unauthorised(detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="miner"'})
+
+
+def authorise(request: Request, settings: Settings) -> JSONResponse | None:
+    """POSTs: the bearer token, always."""
+    if not settings.api_token:
         return error(403, "The task API is disabled. Set MINER_API_TOKEN (environment or "
                           ".streamlit/secrets.toml) and send 'Authorization: Bearer <token>'.")
-    given = request.headers.get("authorization", "")
-    scheme, _, value = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
-        return JSONResponse({"detail": "missing or invalid bearer token"}, status_code=401,
-                            headers={"WWW-Authenticate": 'Bearer realm="miner"'})
+    if not _token_matches(request, settings):
+        return _unauthorised("missing or invalid bearer token")
     return None
 
 
+def authorise_read(request: Request, settings: Settings, access: AccessProvider | None) -> JSONResponse | None:
+    """GETs: the bearer token, or local access for a request straight from this machine."""
+    if _token_matches(request, settings):
+        return None
+    if access is not None:
+        policy = access(settings)
+        peer = request.client.host if request.client else None
+        if policy.mode is Mode.LOCAL and policy.local_request_refusal(peer, request.headers) is None:
+            return None
+    how = ("send 'Authorization: Bearer <MINER_API_TOKEN>'" if settings.api_token
+           else "set MINER_API_TOKEN and send 'Authorization: Bearer <token>'")
+    return _unauthorised(f"this API needs a token: {how} (README \"REST API\")")
+
+
+def whole_number(text: str, field: str, low: int, high: int) -> tuple[int, JSONResponse | None]:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        return 0, error(422, f"{field} must be a whole number from {low} to {high}", field=field)
+    return int(text), None
+
+
 async def read_json_object(request: Request) -> tuple[dict[str, Any], JSONResponse | None]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        return {}, error(413, "request body too large")
+    """The body as a JSON object, read no further than MAX_BODY bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return {}, error(413, f"request body too large (at most {MAX_BODY // 1024} KB)")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:  # stop reading: a client must not make us buffer what it likes
+            return {}, error(413, f"request body too large (at most {MAX_BODY // 1024} KB)")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         return {}, None
     try:
         body = json.loads(raw)
+    except RecursionError:
+        return {}, error(422, "body is nested too deeply to be a request", field=None)
     except ValueError as exc:
         return {}, error(422, f"body is not valid JSON ({exc.args[0] if exc.args else exc})",
                          field=None)
@@ -187,16 +243,16 @@ async def read_json_object(request: Request) -> tuple[dict[str, Any], JSONRespon
     return body, None
 
 
-def rate_limited(app: Any, kind: str) -> JSONResponse | None:
-    """At most MINER_MANUAL_SYNCS_PER_HOUR API-triggered syncs/pipelines in any 60 minutes."""
-    limit = app.settings.manual_sync_per_hour
+def rate_limited(app: Any) -> JSONResponse | None:
+    """At most MINER_MANUAL_RUNS_PER_HOUR API-triggered syncs, analyses and pipelines in any 60 minutes."""
+    limit = app.settings.manual_runs_per_hour
     if limit <= 0:
         return None
     since = datetime.now(UTC) - timedelta(hours=1)
     t = runs.runs_t
     with app.engine.connect() as conn:
         started = conn.execute(
-            select(t.c.started_at).where(t.c.trigger == "api", t.c.kind.in_(SYNC_KINDS),
+            select(t.c.started_at).where(t.c.trigger == "api", t.c.kind.in_(MANUAL_KINDS),
                                          t.c.started_at >= since, t.c.status != "skipped")
             .order_by(t.c.started_at)
         ).scalars().all()
@@ -205,8 +261,36 @@ def rate_limited(app: Any, kind: str) -> JSONResponse | None:
     oldest = started[len(started) - limit]
     retry = max(1, math.ceil((oldest + timedelta(hours=1) - datetime.now(UTC)).total_seconds()))
     return JSONResponse(
-        {"detail": f"at most {limit} manual syncs per hour (MINER_MANUAL_SYNCS_PER_HOUR); "
-                   f"try again in {retry} s"},
+        {"detail": f"at most {limit} manual runs (sync, analyze, pipeline) per hour "
+                   f"(MINER_MANUAL_RUNS_PER_HOUR); try again in {retry} s"},
         status_code=429, headers={"Retry-After": str(retry)},
     )
 
+
+class SecurityHeaders:
+    """ASGI middleware: every HTTP answer of the server (pages, assets, API) refuses to be framed by
+    another site (clickjacking) and keeps the dashboard's URLs out of other sites' referrers."""
+
+    HEADERS = (
+        (b"x-frame-options", b"DENY"),
+        (b"content-security-policy", b"frame-ancestors 'none'"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+    )
+    _NAMES = frozenset(name for name, _ in HEADERS)
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in self._NAMES]
+                message = {**message, "headers": [*kept, *self.HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

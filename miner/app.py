@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from miner import db, health
+from miner.access import LoginThrottle
 from miner.config import Settings
 from miner.pipeline import Context
 from miner.tasks import runs
@@ -31,6 +32,7 @@ class MinerApp:
         self.worker = Worker(Context(settings, self.engine), self.runner)
         self.scheduler = SchedulerService(self.engine, timezone=settings.tz, run_job=self._run_job)
         self.demo: Any = None  # miner.demo.server.DemoZendesk while in demo mode
+        self.login_throttle = LoginThrottle()  # dashboard password attempts, across browser sessions
         self.started = False
         self._lock = threading.Lock()
 

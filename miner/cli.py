@@ -1,7 +1,8 @@
 """`python -m miner`: the command line.
 
-Exit codes: 0 ok, 1 the run failed, 2 bad input (flags or configuration), 3 another run is in
-progress. Errors are one clear line on stderr; details go to the log.
+Exit codes: 0 ok, 1 the run failed, 2 bad input (flags or configuration, including credentials the
+service rejected), 3 another run is in progress, 130 stopped by Ctrl+C (SIGINT), 143 stopped by
+SIGTERM. Errors are one clear line on stderr; details go to the log.
 """
 
 from __future__ import annotations
@@ -9,18 +10,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
+from types import FrameType, TracebackType
 from typing import Any
 
 from sqlalchemy import Engine
 
 from miner import db
 from miner.config import ConfigError, Settings
-from miner.errors import MinerError
+from miner.errors import MinerError, describe
 from miner.logs import configure_logging
-from miner.progress import Progress, RunControl
+from miner.progress import Progress, RunControl, StopSignal
 
 log = logging.getLogger("miner.cli")
 
@@ -98,10 +103,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve_forever(args.port, args.tickets)
         return EXIT_OK
     try:
+        with StopOnSignals():
+            return _open_and_run(args, settings)
+    except StopSignal as exc:  # outside a run (a run reports its own stop, see _run)
+        print(f"error: stopped by {exc.signal_name}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _open_and_run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
         engine = db.make_script_engine(settings.database_url)
         db.upgrade(engine)
     except Exception as exc:  # an unreachable or unwritable database is a configuration problem
-        print(f"error: cannot open the database at DATABASE_URL ({exc})", file=sys.stderr)
+        print(f"error: cannot open the database at DATABASE_URL ({one_line(exc)})", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         handler = COMMANDS[args.command]
@@ -111,6 +125,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     finally:
         engine.dispose()
+
+
+def one_line(exc: BaseException) -> str:
+    """The driver's own message, first line only: SQLAlchemy's text would add the SQL statement."""
+    orig = getattr(exc, "orig", None)
+    return describe(orig if isinstance(orig, BaseException) else exc)
+
+
+STOP_SIGNALS: dict[int, str] = {signal.SIGINT: "Ctrl+C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+
+
+class StopOnSignals:
+    """While active, SIGINT (Ctrl+C) and SIGTERM raise `StopSignal` in the main thread, once.
+
+    `on_stop` (a run's control is cancelled, so its worker threads stop too) runs in a helper
+    thread, woken through a pipe: a signal handler interrupts the main thread anywhere, maybe
+    holding a lock that `on_stop` needs. Later signals are ignored, so the stop is recorded and the
+    lease released; SIGKILL still works, and a run it kills reads as interrupted at the next status.
+    """
+
+    def __init__(self, on_stop: Callable[[StopSignal], None] | None = None) -> None:
+        self.on_stop = on_stop
+        self.received: StopSignal | None = None
+        self._previous: dict[int, Any] = {}
+        self._pipe: tuple[int, int] | None = None
+        self._helper: threading.Thread | None = None
+
+    def __enter__(self) -> StopOnSignals:
+        if self.on_stop is not None:
+            self._pipe = os.pipe()
+            self._helper = threading.Thread(target=self._call_on_stop, name="stop-signal", daemon=True)
+            self._helper.start()
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        if self._pipe is not None and self._helper is not None:
+            os.write(self._pipe[1], b"x")  # ends the helper if no signal came
+            self._helper.join(5)
+            for fd in self._pipe:
+                os.close(fd)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.received is not None:
+            log.warning("%s again: already stopping", STOP_SIGNALS[signum])
+            return
+        self.received = StopSignal(STOP_SIGNALS[signum], 128 + signum)
+        if self._pipe is not None:
+            os.write(self._pipe[1], b"!")
+        raise self.received
+
+    def _call_on_stop(self) -> None:
+        assert self._pipe is not None and self.on_stop is not None
+        if os.read(self._pipe[0], 1) == b"!" and self.received is not None:
+            self.on_stop(self.received)
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -216,19 +289,32 @@ def _run(engine: Engine, kind: str, fn: Any, params: dict[str, Any]) -> int:
     printer = ProgressPrinter()
     control = RunControl(on_progress=printer)
     try:
-        outcome = Runner(engine).execute(kind, fn, trigger="cli", params=params, control=control)
+        with StopOnSignals(on_stop=lambda stop: control.cancel(stop.reason)):
+            outcome = Runner(engine).execute(kind, fn, trigger="cli", params=params, control=control)
     except Busy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
-    except KeyboardInterrupt:
-        control.cancel()
-        raise
+    except StopSignal as stop:  # the runner recorded the run as cancelled and released the lease
+        printer.finish()
+        what = f"{kind} run #{control.run_id}" if control.run_id is not None else kind
+        print(f"error: {what} {stop.reason.status}: {stop.reason.message}", file=sys.stderr)
+        return stop.exit_code
     printer.finish()
     if outcome.status == "succeeded":
         print(f"{kind} run #{outcome.run_id} succeeded: {summarise(outcome.result)}")
         return EXIT_OK
     print(f"error: {kind} run #{outcome.run_id} {outcome.status}: {outcome.error}", file=sys.stderr)
+    if outcome.exc_type is not None and issubclass(outcome.exc_type, configuration_errors()):
+        return EXIT_BAD_INPUT  # e.g. rejected credentials: retrying won't help, a setting must change
     return EXIT_FAILED
+
+
+def configuration_errors() -> tuple[type[BaseException], ...]:
+    """Failures that mean a setting is wrong (the service rejected credentials, address or model)."""
+    from miner.analysis.claude import ClaudeConfigError
+    from miner.zendesk import ZendeskConfigError
+
+    return (ZendeskConfigError, ClaudeConfigError)
 
 
 def summarise(result: dict[str, Any]) -> str:
@@ -300,6 +386,11 @@ def render_status(status: dict[str, Any]) -> str:
             f"sync {stream}: position saved {state['updated_at'] or 'never'}, "
             f"last caught up {state['caught_up_at'] or 'never'}"
         )
+    held = status.get("quarantine") or {}
+    if held.get("count"):
+        lines.append(f"quarantine: {held['count']:,} object(s) the sync could not store")
+        lines += [f"  {q['object_type']} {q['object_id'] or '?'} ({q['stream']}, seen {q['count']}x): {q['error']}"
+                  for q in held["objects"][:10]]
     if status.get("running"):
         run = status["running"]
         lines.append(f"running: {run['kind']} #{run['id']} - {run['stage']} {run['done']}/{run['total'] or '?'}")

@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,6 +25,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from miner.errors import MinerError
 
@@ -63,6 +66,7 @@ class Settings(BaseModel):
     claude_model: str = Field(DEFAULT_CLAUDE_MODEL, min_length=1, alias="MINER_CLAUDE_MODEL")
     analyze_concurrency: int = Field(8, ge=1, le=64, alias="MINER_ANALYZE_CONCURRENCY")
     analyze_max_attempts: int = Field(3, ge=1, le=20, alias="MINER_ANALYZE_MAX_ATTEMPTS")
+    analyze_max_failure_rate: float = Field(0.5, ge=0, le=1, alias="MINER_ANALYZE_MAX_FAILURE_RATE")
     ticket_token_budget: int = Field(1500, ge=100, le=50_000, alias="MINER_TICKET_TOKEN_BUDGET")
     run_budget_usd: float | None = Field(None, gt=0, alias="MINER_RUN_BUDGET_USD")
     batch_api_threshold: int = Field(1000, ge=1, alias="MINER_BATCH_THRESHOLD")
@@ -76,11 +80,13 @@ class Settings(BaseModel):
     # --- operations --------------------------------------------------------------------------
     timezone: str = Field("UTC", alias="MINER_TIMEZONE")
     api_token: SecretStr | None = Field(None, alias="MINER_API_TOKEN")
-    manual_sync_per_hour: int = Field(5, ge=0, le=1000, alias="MINER_MANUAL_SYNCS_PER_HOUR")
+    manual_runs_per_hour: int = Field(5, ge=0, le=1000, alias="MINER_MANUAL_RUNS_PER_HOUR")
     retention_days: int = Field(90, ge=1, le=3650, alias="MINER_RETENTION_DAYS")
+    purge_deleted_after_days: int = Field(30, ge=0, le=3650, alias="MINER_PURGE_DELETED_AFTER_DAYS")
     scheduler_enabled: bool = Field(True, alias="MINER_SCHEDULER")
     dashboard_password: SecretStr | None = Field(None, alias="MINER_DASHBOARD_PASSWORD")
     admins: tuple[str, ...] = Field((), alias="MINER_ADMINS")
+    local_access: bool | None = Field(None, alias="MINER_LOCAL_ACCESS")  # None: automatic (see access.py)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="MINER_LOG_LEVEL")
 
     # ------------------------------------------------------------------------------------------
@@ -91,6 +97,7 @@ class Settings(BaseModel):
         "anthropic_base_url",
         "source",
         "prices_path",
+        "local_access",
         mode="before",
     )
     @classmethod
@@ -162,6 +169,48 @@ class Settings(BaseModel):
             raise ValueError(f"file not found: {value}")
         return value
 
+    @field_validator("taxonomy_path")
+    @classmethod
+    def _taxonomy(cls, value: Path) -> Path:
+        from miner.analysis.taxonomy import TaxonomyError, load_taxonomy
+
+        try:  # parsed now, so a wrong file stops the start instead of the first analysis
+            load_taxonomy(value)
+        except TaxonomyError as exc:
+            raise ValueError(f"not a taxonomy file ({_without_setting_name(exc)})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read {value} ({type(exc).__name__})") from None
+        return value
+
+    @field_validator("prices_path")
+    @classmethod
+    def _prices(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        from miner.analysis.pricing import PriceTableError, load_prices
+
+        try:
+            load_prices(value)
+        except PriceTableError as exc:
+            raise ValueError(f"not a price table ({_without_setting_name(exc)})") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"cannot read {value} (not UTF-8 text)") from None
+        return value
+
+    @field_validator("embeddings")
+    @classmethod
+    def _embeddings(cls, value: str) -> str:
+        value = value.strip()
+        if value == "wordllama":
+            return value
+        prefix = "sentence-transformers:"
+        if value.startswith(prefix) and value[len(prefix):].strip():
+            folder = Path(value[len(prefix):].strip()).expanduser()
+            if not folder.is_dir():
+                raise ValueError(f"model folder not found: {folder}")
+            return value
+        raise ValueError("must be 'wordllama' (the default) or 'sentence-transformers:/path/to/local/model'")
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
@@ -212,6 +261,11 @@ class Settings(BaseModel):
         return None
 
     @property
+    def zendesk_public_url(self) -> str | None:
+        """`zendesk_url` without any credentials in it: for links and text on the pages."""
+        return without_userinfo(self.zendesk_url) if self.zendesk_url else None
+
+    @property
     def effective_analyzer(self) -> Literal["claude", "offline"]:
         if self.analyzer == "auto":
             return "claude" if self.anthropic_api_key else "offline"
@@ -229,10 +283,10 @@ class Settings(BaseModel):
             if isinstance(value, SecretStr):
                 shown = mask_secret(value.get_secret_value())
             elif value is None:
-                shown = "(not set)"
+                shown = "automatic" if name == "local_access" else "(not set)"
             elif isinstance(value, tuple):
                 shown = ", ".join(value) or "(none)"
-            elif name == "database_url":
+            elif name in ("database_url", "zendesk_base_url", "anthropic_base_url"):
                 shown = mask_url_password(value)
             else:
                 shown = str(value)
@@ -254,14 +308,26 @@ class Settings(BaseModel):
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         if secrets_file is not False:
-            values.update(_read_secrets(secrets_file or _find_secrets_file(env)))
+            values.update(_renamed(_read_secrets(secrets_file or _find_secrets_file(env))))
         names = {field.alias for field in cls.model_fields.values() if field.alias}
-        values.update({key: val for key, val in env.items() if key in names})
+        values.update({key: val for key, val in _renamed(env).items() if key in names})
         values.update(overrides)
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             raise ConfigError(_explain(exc)) from None
+
+
+RENAMED = {"MINER_MANUAL_SYNCS_PER_HOUR": "MINER_MANUAL_RUNS_PER_HOUR"}  # old name -> new name
+
+
+def _renamed(source: Mapping[str, Any]) -> dict[str, Any]:
+    """One source's settings with old names under their new ones (the new name wins within a source)."""
+    values = dict(source)
+    for old, new in RENAMED.items():
+        if old in values and new not in values:
+            values[new] = values[old]
+    return values
 
 
 def _find_secrets_file(env: Mapping[str, str]) -> Path | None:
@@ -284,6 +350,14 @@ def _read_secrets(path: Path | None) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"MINER_SECRETS_FILE: file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"MINER_SECRETS_FILE: {path} is a folder; point it at a TOML file") from None
+    except PermissionError:
+        raise ConfigError(f"MINER_SECRETS_FILE: no permission to read {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"MINER_SECRETS_FILE: cannot read {path} ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     # Only top-level scalars are settings; tables such as [auth] belong to Streamlit itself.
@@ -301,7 +375,7 @@ def _explain(exc: ValidationError) -> str:
         if name and not isinstance(given, dict):
             if name in _SECRET_NAMES:
                 shown = "(hidden)"
-            elif name == "DATABASE_URL" and isinstance(given, str):
+            elif name in ("DATABASE_URL", "ZENDESK_BASE_URL", "ANTHROPIC_BASE_URL") and isinstance(given, str):
                 shown = repr(mask_url_password(given))
             else:
                 shown = repr(given)
@@ -320,21 +394,43 @@ _SECRET_NAMES = {
 }
 
 
+def _without_setting_name(exc: Exception) -> str:
+    text = str(exc)
+    for name in ("MINER_TAXONOMY", "MINER_PRICES"):
+        text = text.removeprefix(name).lstrip(": ")
+    return text
+
+
+SECRET_MASK = "••••••••"
+
+
 def mask_secret(value: str) -> str:
-    if not value:
-        return "(not set)"
-    if len(value) <= 8:
-        return "•" * 8
-    return value[:3] + "•" * 8 + value[-2:]
+    """Whether a secret is set, and nothing else: not its length, not a single character of it."""
+    return SECRET_MASK if value else "(not set)"
 
 
 def mask_url_password(url: str) -> str:
-    """postgresql://user:secret@host/db -> postgresql://user:•••@host/db."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    """A URL with its password (or a bare token before the @) hidden, for display.
+
+    postgresql://user:secret@host/db -> postgresql://user:***@host/db;
+    https://user:token@acme.zendesk.com -> https://user:***@acme.zendesk.com.
+    """
+    if not url.startswith(("http://", "https://")):
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
         return url
-    creds, _, host = rest.rpartition("@")
-    if ":" in creds:
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:•••@{host}"
-    return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}" if user else f"***@{host}"))
+
+
+def without_userinfo(url: str) -> str:
+    """https://user:token@host/path -> https://host/path: for links and text shown to anyone."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

@@ -10,11 +10,15 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Engine, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection
@@ -53,11 +57,28 @@ def make_script_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see make_engine)
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cur)
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _switch_to_wal(cur: Any) -> None:
+    # Turning a new database file to WAL needs an exclusive lock, and SQLite answers "database is
+    # locked" at once, without its busy handler, when another process does the same at that moment
+    # (two processes starting on an empty database). Once the file is in WAL mode this is a no-op.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -91,32 +112,50 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 # --- migrations ---------------------------------------------------------------------------------
 
 
-def _alembic_config(engine: Engine) -> Any:
+MIGRATION_LOCK_KEY = int.from_bytes(b"miner-db", "big")  # the PostgreSQL advisory lock of migrations
+
+
+def _alembic_config(engine: Engine, connection: Connection | None = None) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
+    cfg.attributes["connection"] = connection  # migrations/env.py runs on it when given
     return cfg
 
 
 def upgrade(engine: Engine) -> list[str]:
-    """Apply pending migrations; returns the revisions applied (empty when up to date)."""
+    """Apply pending migrations; returns the revisions applied (empty when up to date).
+
+    Serialised across processes: Alembic runs inside one transaction that first takes a lock
+    (PostgreSQL: a transaction-scoped advisory lock; SQLite: the write lock, BEGIN IMMEDIATE), so
+    of two processes starting on an empty database one migrates and the other then finds it at head.
+    """
     from alembic import command
 
-    before = current_revision(engine)
-    command.upgrade(_alembic_config(engine), "head")
-    after = current_revision(engine)
+    if current_revision(engine) == head_revision():
+        return []  # the usual start: no lock taken, so a busy database never delays it
+    with writer(engine).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        before = _revision(conn)
+        command.upgrade(_alembic_config(engine, conn), "head")
+        after = _revision(conn)
     if before != after:
         log.info("database migrated from %s to %s", before or "empty", after)
     return [] if before == after else [after or ""]
 
 
 def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return _revision(conn)
+
+
+def _revision(conn: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str:
@@ -213,6 +252,61 @@ class BulkUpsert:
         finally:
             cursor.close()
 
+    def execute_isolating(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> Isolated:
+        """`execute`, but a row the database refuses does not fail the others.
+
+        The bulk statement runs in a savepoint (the all-good path stays one executemany); only if it
+        fails are the rows retried one by one, each in its own savepoint. Returns the row count and
+        the rows refused, as (index, error). Connection-level errors (lost connection, locks) raise.
+        """
+        if not rows:
+            return Isolated(0, [])
+        refused = row_errors(conn)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        sql = self.sql(conn.dialect.paramstyle)
+        try:
+            try:
+                return Isolated(_in_savepoint(cursor, cursor.executemany, sql, list(rows)), [])
+            except refused:
+                pass
+            isolated = Isolated(0, [])
+            for index, row in enumerate(rows):
+                try:
+                    isolated.rowcount += _in_savepoint(cursor, cursor.execute, sql, row)
+                except refused as exc:
+                    isolated.refused.append((index, exc))
+            return isolated
+        finally:
+            cursor.close()
+
+
+@dataclass
+class Isolated:
+    rowcount: int
+    refused: list[tuple[int, Exception]]  # (index of the row, the database's error)
+
+
+def _in_savepoint(cursor: Any, run: Callable[..., Any], *args: Any) -> int:
+    # Plain SQL on the DB-API cursor: a savepoint per page costs microseconds this way, which matters
+    # on the sync's hot path. On failure the work since the savepoint is undone (PostgreSQL would
+    # otherwise refuse everything until the end of the transaction).
+    cursor.execute("SAVEPOINT bulk_rows")
+    try:
+        run(*args)
+    except BaseException:
+        cursor.execute("ROLLBACK TO SAVEPOINT bulk_rows")
+        cursor.execute("RELEASE SAVEPOINT bulk_rows")
+        raise
+    count = int(cursor.rowcount)
+    cursor.execute("RELEASE SAVEPOINT bulk_rows")
+    return count
+
+
+def row_errors(conn: Connection) -> tuple[type[Exception], ...]:
+    """Errors that are about the values of a row (bad data, constraint), not about the connection."""
+    dbapi = conn.dialect.loaded_dbapi
+    return (dbapi.DataError, dbapi.IntegrityError, ValueError, OverflowError)
+
 
 def db_datetime(conn: Connection, value: datetime | None) -> Any:
     """An aware datetime as the database stores it: naive UTC (text on SQLite, as SQLAlchemy writes it)."""
@@ -228,6 +322,42 @@ def db_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+# PostgreSQL refuses NUL in text and \u0000 in JSON; neither database can encode a lone surrogate
+# (U+D800-U+DFFF) as UTF-8. Such characters become U+FFFD, the Unicode replacement character.
+REPLACEMENT_CHARACTER = "\ufffd"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+@overload
+def storable(text: str) -> str: ...
+@overload
+def storable(text: None) -> None: ...
+def storable(text: str | None) -> str | None:
+    """`text` with every character a database would refuse replaced by U+FFFD."""
+    if text is None or (text.isascii() and "\x00" not in text):  # the common case, 50x faster than the regex
+        return text
+    return _UNSTORABLE.sub(REPLACEMENT_CHARACTER, text)
+
+
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+# --- values from people ------------------------------------------------------------------------
+
+MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL (bigint) hold
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id typed or linked by a person ("10452"): None unless it is a whole number a row can have."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
+def like_escape(text: str) -> str:
+    """Text for LIKE '%...%' ESCAPE '\\' that matches itself: % and _ are not wildcards here."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

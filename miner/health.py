@@ -80,7 +80,7 @@ def check_zendesk(settings: Settings, demo_url: str | None = None) -> Health:
         role = f" (role: {user.role})" if user.role else ""
         if user.role and user.role != "admin":
             return False, f"signed in as {user.name}{role}; incremental exports need an admin"
-        return True, f"signed in to {settings.zendesk_url} as {user.name}{role}"
+        return True, f"signed in to {settings.zendesk_public_url} as {user.name}{role}"
 
     return _timed("zendesk", run)
 

@@ -78,6 +78,7 @@ class Ticket(Base):
     generated_timestamp: Mapped[int] = mapped_column(BigInteger)
     deleted_at: Mapped[datetime | None]
     synced_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    purged_at: Mapped[datetime | None]  # content erased by the cleanup, MINER_PURGE_DELETED_AFTER_DAYS after deletion
 
 
 class Comment(Base):
@@ -116,6 +117,24 @@ class SyncState(Base):
 
 
 Index("ix_comments_ticket_created", Comment.ticket_id, Comment.created_at)
+
+
+class SyncQuarantine(Base):
+    """A Zendesk object the sync could not store (invalid, or refused by the database), kept aside so
+    the rest of its page is stored; removed when a later sync stores the object."""
+
+    __tablename__ = "sync_quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)  # "<object_type>:<object_id>"
+    stream: Mapped[str] = mapped_column(String(32))  # tickets | ticket_events
+    object_type: Mapped[str] = mapped_column(String(32))  # ticket | organization | ticket_event | comment | ...
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str] = mapped_column(Text)
+    excerpt: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class TaskRun(Base):

@@ -57,12 +57,13 @@ def sync_task(ctx: Context, *, backfill_days: int | None = None) -> TaskFn:
 
 def do_analyze(ctx: Context, control: RunControl, result: dict[str, Any], *,
                batch_size: int = 500) -> None:
-    from miner.analysis.analyze import AnalyzeResult, analyze_pending
+    from miner.analysis.analyze import AnalyzeResult, analyze_pending, check_failure_rate
 
     figures = AnalyzeResult()
     try:
         analyze_pending(ctx.engine, ctx.settings, batch_size=batch_size, control=control,
                         run_id=control.run_id, result=figures)
+        check_failure_rate(figures, ctx.settings.analyze_max_failure_rate)  # fails the run (and pipeline)
     finally:
         result["analyze"] = figures.as_dict()
         result["llm_cost_usd"] = round(result.get("llm_cost_usd", 0.0) + figures.llm_cost_usd, 6)
@@ -155,7 +156,8 @@ def cleanup_task(ctx: Context) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         from miner.reports import cleanup
 
-        control.stage("Pruning old records")
-        result["cleanup"] = cleanup(ctx.engine, ctx.settings.retention_days)
+        control.stage("Pruning old records, purging deleted tickets")
+        result["cleanup"] = cleanup(ctx.engine, ctx.settings.retention_days,
+                                    ctx.settings.purge_deleted_after_days)
 
     return run

@@ -18,6 +18,33 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
+class StopReason:
+    """Why a run was asked to stop: the status it ends with and the message recorded for it."""
+
+    status: str  # "cancelled" (someone chose to stop it) or "interrupted" (it was stopped from outside)
+    message: str
+
+
+BY_REQUEST = StopReason("cancelled", "Cancelled by request; work committed so far is kept.")
+BY_SHUTDOWN = StopReason("interrupted", "Interrupted by shutdown; work committed so far is kept.")
+LEASE_LOST = StopReason(
+    "interrupted",
+    "Interrupted: this run lost the run lease (its heartbeat did not reach the database in time); "
+    "work committed so far is kept.",
+)
+
+
+class StopSignal(BaseException):
+    """SIGINT or SIGTERM arrived (raised in the CLI's main thread, like KeyboardInterrupt)."""
+
+    def __init__(self, signal_name: str, exit_code: int) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_code = exit_code  # 128 + the signal number, as shells report it
+        self.reason = StopReason("cancelled", f"Stopped by {signal_name}; work committed so far is kept.")
+
+
+@dataclass(frozen=True)
 class Progress:
     stage: str = ""
     done: int = 0
@@ -48,13 +75,22 @@ class RunControl:
         self.run_id: int | None = None  # set by the runner, so work can tag what it writes
         self._progress = Progress()
         self._lock = threading.Lock()
+        self._stop_reason: StopReason | None = None
 
     # --- cancellation -------------------------------------------------------------------------
     @property
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
-    def cancel(self) -> None:
+    @property
+    def stop_reason(self) -> StopReason | None:
+        """Why the run was asked to stop (the first reason given), or None."""
+        return self._stop_reason
+
+    def cancel(self, reason: StopReason = BY_REQUEST) -> None:
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = reason
         self._cancel.set()
 
     def check(self) -> None:

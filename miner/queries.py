@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, and_, desc, func, or_, select
 
+from miner import db
 from miner.models import (
     Cluster,
     ClusterDailyStat,
@@ -320,12 +321,13 @@ def search_tickets(engine: Engine, f: TicketFilter, limit: int = 200) -> pd.Data
         conds += [Ticket.created_at >= f.period.start_dt, Ticket.created_at < f.period.end_dt]
     if f.statuses:
         conds.append(Ticket.status.in_(f.statuses))
-    if f.text.strip():
-        needle = f"%{f.text.strip().lower()}%"
-        if f.text.strip().isdigit():
-            conds.append(or_(Ticket.id == int(f.text.strip()), func.lower(Ticket.subject).like(needle)))
-        else:
-            conds.append(or_(func.lower(Ticket.subject).like(needle), func.lower(Ticket.description).like(needle)))
+    text = f.text.strip()
+    if text:
+        needle = f"%{db.like_escape(text.lower())}%"
+        matches = [func.lower(Ticket.subject).like(needle, escape="\\"),
+                   func.lower(Ticket.description).like(needle, escape="\\")]
+        number = db.parse_id(text)
+        conds.append(or_(Ticket.id == number, *matches) if number is not None else or_(*matches))
     issue_conds: list[Any] = []
     if f.categories:
         issue_conds.append(Issue.category.in_(f.categories))
@@ -349,8 +351,8 @@ def search_tickets(engine: Engine, f: TicketFilter, limit: int = 200) -> pd.Data
         return df
     issues = _df(engine, select(Issue.ticket_id, Issue.summary, Issue.category, Issue.severity, Issue.cluster_id)
                  .where(Issue.ticket_id.in_(df["id"].tolist())))
-    joined = issues.groupby("ticket_id")["summary"].apply(lambda s: " | ".join(s)) if not issues.empty else {}
-    df["issues"] = df["id"].map(joined).fillna("")
+    joined = issues.groupby("ticket_id")["summary"].apply(lambda s: " | ".join(s)).to_dict() if not issues.empty else {}
+    df["issues"] = [joined.get(ticket_id, "") for ticket_id in df["id"]]
     return _with_customer_label(df)
 
 

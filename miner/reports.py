@@ -117,14 +117,22 @@ def list_reports(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
             select(reports_t).order_by(desc(reports_t.c.id)).limit(limit))]
 
 
-def cleanup(engine: Engine, retention_days: int) -> dict[str, int]:
-    """Prune run history, LLM call records and reports older than the retention period."""
+def cleanup(engine: Engine, retention_days: int, purge_deleted_after_days: int | None = None,
+            *, now: datetime | None = None) -> dict[str, int]:
+    """Prune run history, LLM call records, reports and quarantine entries older than the retention
+    period; purge the content of tickets deleted more than `purge_deleted_after_days` ago."""
+    from miner import quarantine
+    from miner.purge import purge_deleted
     from miner.tasks.runs import prune_runs
 
-    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=retention_days)
     removed = {"task_runs": prune_runs(engine, retention_days)}
     with db.write_transaction(engine) as conn:
         removed["llm_calls"] = conn.execute(delete(calls_t).where(calls_t.c.created_at < cutoff)).rowcount
         removed["reports"] = conn.execute(delete(reports_t).where(reports_t.c.created_at < cutoff)).rowcount
         removed["health_checks"] = conn.execute(delete(health_t).where(health_t.c.checked_at < cutoff)).rowcount
+        removed["quarantine"] = quarantine.prune(conn, cutoff)
+    if purge_deleted_after_days is not None:
+        removed.update(purge_deleted(engine, purge_deleted_after_days, now=now))
     return removed

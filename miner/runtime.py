@@ -1,16 +1,33 @@
 """The only module in `miner/` that imports Streamlit: it makes the process's MinerApp a
 `st.cache_resource`, so the server's lifespan (which starts it before any browser connects) and
-every page session share one app, one worker and one BackgroundScheduler.
+every page session share one app, one worker and one BackgroundScheduler; and it reads what the access
+policy needs from Streamlit's own configuration.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from miner.access import AccessPolicy
 from miner.app import MinerApp, get_app
+from miner.config import Settings
 
 
 @st.cache_resource(show_spinner=False)
 def runtime() -> MinerApp:
     """The started, process-wide app. Raises ConfigError (not cached) when settings are invalid."""
     return get_app().start()
+
+
+def sso_configured() -> bool:
+    """Streamlit's OIDC login is configured ([auth] in its secrets)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all, or one Streamlit cannot parse
+        return False
+
+
+def access_policy(settings: Settings) -> AccessPolicy:
+    """Who may come in, from the settings, the [auth] secrets and the address the server listens on."""
+    return AccessPolicy.from_settings(settings, sso=sso_configured(),
+                                      bind_address=st.get_option("server.address"))

@@ -14,16 +14,17 @@ from miner.tasks import runs
 
 def data_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        by_status = dict(
-            conn.execute(
-                select(Ticket.status == "deleted", func.count()).group_by(Ticket.status == "deleted")
-            ).all()
-        )
+        # FILTER, not GROUP BY an expression: PostgreSQL rejects a grouped expression whose bound
+        # parameter differs between SELECT and GROUP BY (GroupingError).
+        live, deleted = conn.execute(
+            select(func.count().filter(Ticket.status != "deleted"),
+                   func.count().filter(Ticket.status == "deleted"))
+        ).one()
         comments = dict(conn.execute(select(Comment.public, func.count()).group_by(Comment.public)).all())
         orgs = conn.execute(select(func.count()).select_from(Organization)).scalar_one()
     return {
-        "tickets_live": int(by_status.get(False, 0)),  # SQLite 0/1 keys equal False/True
-        "tickets_deleted": int(by_status.get(True, 0)),
+        "tickets_live": int(live),
+        "tickets_deleted": int(deleted),
         "comments": int(sum(comments.values())),
         "comments_internal": int(comments.get(False, 0)),
         "organizations": int(orgs),
@@ -45,9 +46,11 @@ def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
             "updated_at": state.updated_at.isoformat() if state and state.updated_at else None,
             "caught_up_at": state.caught_up_at.isoformat() if state and state.caught_up_at else None,
         }
+    from miner import quarantine
     from miner.analysis.store import analysis_counts
 
     running = runs.running_run(engine)
+    held = quarantine.entries(engine, limit=50)
     return {
         "source": settings.effective_source,
         "database": mask_url_password(settings.database_url),
@@ -55,6 +58,11 @@ def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
         "analysis": analysis_counts(engine),
         "clusters": cluster_count(engine),
         "sync": sync_state,
+        "quarantine": {
+            "count": quarantine.count(engine) if len(held) == 50 else len(held),
+            "objects": [{**e, "first_seen": e["first_seen"].isoformat(), "last_seen": e["last_seen"].isoformat()}
+                        for e in held],
+        },
         "running": running.as_dict() if running else None,
         "recent_runs": [run.as_dict() for run in runs.recent_runs(engine, limit=10)],
     }

@@ -14,17 +14,19 @@ What the Zendesk docs ask of an incremental-export client, and what this does:
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
+import re
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar, Union, overload
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from miner.errors import MinerError
 from miner.progress import RunControl
@@ -35,7 +37,9 @@ USER_AGENT = "product-issue-miner/1.0 (+https://github.com/product-issue-miner)"
 TICKETS_CURSOR_PATH = "/api/v2/incremental/tickets/cursor.json"
 TICKET_EVENTS_PATH = "/api/v2/incremental/ticket_events.json"
 PAGE_SIZE = 1000
-DEFAULT_RETRY_AFTER = 60.0  # seconds, when a 429/503 has no usable Retry-After
+DEFAULT_RETRY_AFTER = 60.0  # parse_retry_after's answer for an unusable header, unless told otherwise
+RATE_LIMIT_BACKOFF_START = 5.0  # seconds; a 429/503 without Retry-After waits 5, 10, 20, ... (jittered)
+MAX_TOTAL_WAIT_FACTOR = 2  # one request waits at most this many times `max_wait` in all, then fails
 MIN_START_AGE = 60  # Zendesk rejects a start_time in the last minute
 MAX_RATE_LIMITED_IN_A_ROW = 30  # a storm longer than this is an outage, not throttling
 
@@ -60,10 +64,107 @@ class ZendeskProtocolError(ZendeskError):
 
 
 # --- response models (only the fields we use; everything else is ignored) -----------------------
+#
+# One malformed object must not make a whole page unreadable: object lists are `Lenient`, so an item
+# that does not fit its model is kept aside as a `Rejected` (with the validation error) and the sync
+# quarantines it. The envelope (the lists themselves, cursors, end_of_stream) stays strict.
+
+M = TypeVar("M", bound=BaseModel)
+EXCERPT_CHARS = 500
+
+if TYPE_CHECKING:
+    Lenient = Annotated[M, "lenient"]
+else:
+    class Lenient:
+        """`list[Lenient[Model]]`: each item is a Model, or the raw JSON value when it does not fit."""
+
+        def __class_getitem__(cls, model: type) -> Any:
+            # left_to_right: the model first; the `Any` fallback only catches what fails it
+            return Annotated[Union[model, Any], Field(union_mode="left_to_right")]  # noqa: UP007
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An object of a page that does not fit its model."""
+
+    object_type: str  # ticket | organization | ticket_event | comment | comment_event
+    object_id: str | None
+    error: str
+    excerpt: str
+    ticket_id: int | None = None
+    kind: str | None = None  # the raw "event_type"/"type", for child events
+
+    @classmethod
+    def of(cls, object_type: str, raw: Any, model: type[BaseModel], *, ticket_id: int | None = None) -> Rejected:
+        try:
+            model.model_validate(raw)
+            error = "does not fit the expected format"
+        except ValidationError as exc:
+            error = _first_error(exc)
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        kind = raw.get("event_type") or raw.get("type") if isinstance(raw, dict) else None
+        text = json.dumps(raw, ensure_ascii=False, default=str)
+        excerpt = text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "..."
+        return cls(object_type, None if raw_id is None else str(raw_id)[:64], error, excerpt, ticket_id,
+                   kind if isinstance(kind, str) else None)
+
+
+def _split(items: list[Any], model: type[M], object_type: str, *, ticket_id: int | None = None,
+           ) -> tuple[list[M], list[Rejected]]:
+    good = [item for item in items if isinstance(item, model)]
+    if len(good) == len(items):
+        return items, []
+    bad = [Rejected.of(object_type, item, model, ticket_id=ticket_id) for item in items if not isinstance(item, model)]
+    return good, bad
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+class _Page(_Model):
+    """A page of objects: `rejected` holds the objects that did not fit their model."""
+
+    _rejected: list[Rejected] = PrivateAttr(default_factory=list)
+
+    @property
+    def rejected(self) -> list[Rejected]:
+        return self._rejected
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as exc:
+            # The JSON parser refuses a string with a lone surrogate escape ("\ud800"), which would
+            # fail the page for ever; such escapes become U+FFFD, as the database layer does.
+            if not any(err["type"] == "json_invalid" for err in exc.errors()):
+                raise
+            repaired = replace_lone_surrogates(json_data)
+            if repaired is None:
+                raise
+            return super().model_validate_json(repaired, **kwargs)
+
+
+_SURROGATE_ESCAPE = re.compile(
+    rb"(?<!\\)((?:\\\\)*)(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2})"
+)
+
+
+def replace_lone_surrogates(json_data: str | bytes | bytearray) -> bytes | None:
+    """JSON text with every unpaired surrogate escape replaced by \\ufffd; None if there is none."""
+    data = json_data.encode("utf-8", "surrogatepass") if isinstance(json_data, str) else bytes(json_data)
+    found = False
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        nonlocal found
+        if len(match.group(2)) == 12:  # a valid pair
+            return match.group(0)
+        found = True
+        return match.group(1) + b"\\ufffd"
+
+    repaired = _SURROGATE_ESCAPE.sub(fix, data)
+    return repaired if found else None
 
 
 class Via(_Model):
@@ -94,11 +195,25 @@ class ZOrganization(_Model):
     updated_at: datetime | None = None
 
 
-class TicketPage(_Model):
-    tickets: list[ZTicket]
-    organizations: list[ZOrganization] | None = None
+class TicketPage(_Page):
+    tickets: list[Lenient[ZTicket]]
+    organizations: list[Lenient[ZOrganization]] | None = None
     after_cursor: str | None = None
     end_of_stream: bool
+
+    @model_validator(mode="after")
+    def _set_aside(self) -> Self:
+        self.tickets, rejected = _split(self.tickets, ZTicket, "ticket")
+        if self.organizations:
+            self.organizations, bad_orgs = _split(self.organizations, ZOrganization, "organization")
+            rejected += bad_orgs
+        self._rejected = rejected
+        return self
+
+
+COMMENT_TYPES = frozenset({"Comment", "VoiceComment"})
+REDACTION_TYPE = "CommentRedactionEvent"  # Ticket Audit events reference: "Comment redaction event"
+PRIVACY_TYPE = "CommentPrivacyChange"  # "Comment privacy change event"
 
 
 class ZChildEvent(_Model):
@@ -110,10 +225,15 @@ class ZChildEvent(_Model):
     plain_body: str | None = None
     public: bool | None = None
     created_at: datetime | None = None
+    comment_id: int | None = None  # redaction and privacy-change events: the comment concerned
+
+    @property
+    def kind(self) -> str | None:
+        return self.event_type or self.type
 
     @property
     def is_comment(self) -> bool:
-        return (self.event_type or self.type) in ("Comment", "VoiceComment")
+        return self.kind in COMMENT_TYPES
 
 
 class ZTicketEvent(_Model):
@@ -121,21 +241,51 @@ class ZTicketEvent(_Model):
     ticket_id: int | None = None
     timestamp: int | None = None
     created_at: datetime | None = None
-    child_events: list[ZChildEvent] | None = None
+    child_events: list[Lenient[ZChildEvent]] | None = None  # set aside by EventPage (once per page, not per event)
 
 
-class EventPage(_Model):
-    ticket_events: list[ZTicketEvent]
+def _child_kind(kind: str | None) -> str | None:
+    """The object type a child event is quarantined as; None for kinds the sync does not use."""
+    if kind is None or kind in COMMENT_TYPES:
+        return "comment"
+    if kind in (REDACTION_TYPE, PRIVACY_TYPE):
+        return "comment_event"
+    return None
+
+
+class EventPage(_Page):
+    ticket_events: list[Lenient[ZTicketEvent]]
     next_page: str | None = None
     end_time: int | None = None
     end_of_stream: bool
 
+    @model_validator(mode="after")
+    def _set_aside(self) -> Self:
+        self.ticket_events, rejected = _split(self.ticket_events, ZTicketEvent, "ticket_event")
+        for event in self.ticket_events:
+            for child in event.child_events or ():
+                if type(child) is not ZChildEvent:
+                    break
+            else:  # all fine: the common case, kept to one plain loop (this runs for every event)
+                continue
+            assert event.child_events is not None
+            event.child_events, bad = _split(event.child_events, ZChildEvent, "comment", ticket_id=event.ticket_id)
+            # only children the sync would have used matter; an odd "Change" event is none of ours
+            rejected += [replace(r, object_type=kind) for r in bad if (kind := _child_kind(r.kind)) is not None]
+        self._rejected = rejected
+        return self
 
-class TimeTicketPage(_Model):
-    tickets: list[ZTicket]
+
+class TimeTicketPage(_Page):
+    tickets: list[Lenient[ZTicket]]
     next_page: str | None = None
     end_time: int | None = None
     end_of_stream: bool
+
+    @model_validator(mode="after")
+    def _set_aside(self) -> Self:
+        self.tickets, self._rejected = _split(self.tickets, ZTicket, "ticket")
+        return self
 
 
 class ZComment(_Model):
@@ -156,10 +306,15 @@ class CommentLinks(_Model):
     next: str | None = None
 
 
-class CommentsPage(_Model):
-    comments: list[ZComment]
+class CommentsPage(_Page):
+    comments: list[Lenient[ZComment]]
     meta: CommentMeta | None = None
     links: CommentLinks | None = None
+
+    @model_validator(mode="after")
+    def _set_aside(self) -> Self:
+        self.comments, self._rejected = _split(self.comments, ZComment, "comment")
+        return self
 
 
 class ZUser(_Model):
@@ -315,14 +470,19 @@ class ZendeskClient:
             start = page.end_time
             url, params = "/api/v2/incremental/tickets.json", {"start_time": start}
 
-    def ticket_comments(self, ticket_id: int) -> list[ZComment]:
-        """All comments of one ticket (cursor-paginated); for one-off refreshes, not the sync."""
+    def ticket_comments(self, ticket_id: int, *, rejected: list[Rejected] | None = None) -> list[ZComment]:
+        """All comments of one ticket (cursor-paginated); for one-off refreshes (e.g. after a redaction).
+
+        Comments that do not fit the format are added to `rejected` when given, else skipped.
+        """
         comments: list[ZComment] = []
         url: str = f"/api/v2/tickets/{ticket_id}/comments.json"
         params: dict[str, Any] | None = {"page[size]": 100, "include_inline_images": "false"}
         while True:
             page = self._get_page(url, params, CommentsPage, incremental=False)
             comments.extend(page.comments)
+            if rejected is not None:
+                rejected.extend(replace(r, ticket_id=ticket_id) for r in page.rejected)
             if not (page.meta and page.meta.has_more and page.links and page.links.next):
                 return comments
             if not self._same_origin(page.links.next):
@@ -343,6 +503,7 @@ class ZendeskClient:
     ) -> PageT:
         transient_failures = 0
         rate_limited = 0
+        limited_since = 0.0  # monotonic time of this request's first 429/503
         while True:
             self.control.check()
             self._wait_for_slot(incremental)
@@ -372,15 +533,9 @@ class ZendeskClient:
                 rate_limited += 1
                 if status == 429:
                     self.stats.rate_limited += 1
-                if rate_limited > MAX_RATE_LIMITED_IN_A_ROW:
-                    raise ZendeskUnavailable(
-                        f"Zendesk kept answering {status} ({rate_limited} times in a row) for "
-                        f"{_path(url)}; try again later or lower ZENDESK_INCREMENTAL_RPM"
-                    )
-                wait = parse_retry_after(response.headers.get("Retry-After"))
-                log.warning("Zendesk answered %s; waiting %.1fs as asked", status, min(wait, self.max_wait))
-                self._sleep(wait)
-                self.stats.retries += 1
+                limited_since = limited_since or time.monotonic()
+                self._wait_out_rate_limit(status, rate_limited, limited_since, url,
+                                          parse_retry_after(response.headers.get("Retry-After"), default=None))
                 continue
             if status in (401, 403, 404):
                 raise ZendeskConfigError(_config_message(status, url, response))
@@ -391,6 +546,30 @@ class ZendeskClient:
             raise ZendeskError(
                 f"Zendesk answered {status} for {_path(url)}: {_body_message(response)}"
             )
+
+    def _wait_out_rate_limit(self, status: int, times: int, since: float, url: str,
+                             asked: float | None) -> None:
+        """Wait before retrying a 429/503: as Retry-After asks, else with jittered exponential
+        backoff; never more than MAX_TOTAL_WAIT_FACTOR x max_wait for one request in all."""
+        waited = time.monotonic() - since
+        budget = MAX_TOTAL_WAIT_FACTOR * self.max_wait
+        if times > MAX_RATE_LIMITED_IN_A_ROW or waited >= budget:
+            raise ZendeskUnavailable(
+                f"Zendesk kept answering {status} for {waited:.0f} s ({times} times in a row) for "
+                f"{_path(url)}; giving up for now. Everything synced so far is saved; the next sync "
+                "resumes from there (lower ZENDESK_INCREMENTAL_RPM if this repeats)."
+            )
+        if asked is not None:
+            wait = min(asked, self.max_wait)
+            how = "as asked (Retry-After)" if wait == asked else f"(Retry-After {asked:.0f} s, capped)"
+        else:  # equal jitter: at least half the step, so a storm is never hammered
+            step = RATE_LIMIT_BACKOFF_START * 2 ** min(times - 1, 16)
+            wait = min(step / 2 + random.uniform(0, step / 2), self.max_wait)
+            how = "(no Retry-After; backing off)"
+        wait = min(wait, budget - waited)
+        log.warning("Zendesk answered %s; waiting %.1f s %s", status, wait, how)
+        self._sleep(wait)
+        self.stats.retries += 1
 
     def _backoff(self, failures: int, reason: str) -> None:
         if failures >= self.max_attempts:
@@ -435,8 +614,15 @@ def clamp_start_time(start_time: int, now: float | None = None) -> int:
     return max(0, min(int(start_time), latest))
 
 
-def parse_retry_after(value: str | None, *, default: float = DEFAULT_RETRY_AFTER) -> float:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date; `default` if unusable."""
+@overload
+def parse_retry_after(value: str | None) -> float: ...
+@overload
+def parse_retry_after(value: str | None, *, default: float) -> float: ...
+@overload
+def parse_retry_after(value: str | None, *, default: None) -> float | None: ...
+def parse_retry_after(value: str | None, *, default: float | None = DEFAULT_RETRY_AFTER) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date; `default` if missing or
+    unusable (None: let the caller choose, e.g. back off)."""
     if value is None:
         return default
     value = value.strip()

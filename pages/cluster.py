@@ -6,20 +6,26 @@ import streamlit as st
 
 from miner.analysis.taxonomy import load_taxonomy
 from miner.clustering import edits
+from miner.db import parse_id
+from pages.ui.access import signed_in_user
 from pages.ui.charts import daily_bars, line, severity_donut
 from pages.ui.shared import (
     TRIAGE_LABELS,
     app,
+    code_span,
     current_period,
-    escape,
     fmt_dt,
     query,
     refresh_data,
+    show_caption,
+    show_heading,
+    show_quote,
+    show_text,
     ticket_url,
 )
 
 miner = app()
-user = st.session_state["user"]
+user = signed_in_user(miner)
 period = current_period()
 author = user.email or user.name
 
@@ -32,11 +38,10 @@ if not choices:
 ids = [cid for cid, _ in choices]
 names = dict(choices)
 wanted = st.query_params.get("id")
-try:
-    wanted_id = edits.resolve(miner.engine, int(wanted)) if wanted else ids[0]
-except ValueError:
-    st.warning(f"There is no cluster {escape(wanted)}; showing the largest one instead.")
-    wanted_id = ids[0]
+wanted_number = parse_id(wanted)
+if wanted and wanted_number is None:
+    st.warning(f"There is no cluster {code_span(wanted)}; showing the largest one instead.")
+wanted_id = edits.resolve(miner.engine, wanted_number) if wanted_number is not None else ids[0]
 if wanted_id not in names:
     st.warning(f"Cluster #{wanted_id} no longer exists (it was retired by a re-cluster); showing the largest one.")
     wanted_id = ids[0]
@@ -54,7 +59,7 @@ if cluster is None:
 
 area = (load_taxonomy(miner.settings.taxonomy_path).label(cluster["category"], cluster["subcategory"])
         if cluster["category"] else "uncategorised")
-badges = [f":blue-badge[{escape(area)}]",
+badges = [f":blue-badge[{area}]",  # taxonomy labels: the operator's own text
           f":gray-badge[{TRIAGE_LABELS.get(cluster['triage_status'], cluster['triage_status'])}]"]
 if cluster["emerging"]:
     badges.append(":orange-badge[:material/trending_up: emerging]")
@@ -62,12 +67,12 @@ if cluster["name_pinned"]:
     badges.append(":violet-badge[:material/push_pin: name pinned]")
 if not cluster["active"]:
     badges.append(":gray-badge[inactive]")
-st.title(escape(cluster["name"]), anchor=False)
+show_heading(cluster["name"])
 st.markdown(" ".join(badges))
 if cluster["summary"]:
-    st.markdown(escape(cluster["summary"]))
+    show_text(cluster["summary"])
 if cluster["emerging_reason"]:
-    st.caption(escape(cluster["emerging_reason"]))
+    show_caption(cluster["emerging_reason"])
 
 m = st.columns(5)
 m[0].metric("Tickets", f"{cluster['ticket_count']:,}")
@@ -90,7 +95,7 @@ quotes = query("representative_quotes", cid, 5)
 if not quotes.empty:
     st.markdown("#### What customers say")
     for row in quotes.itertuples():
-        st.markdown(f"> {escape(row.representative_quote)}")
+        show_quote(row.representative_quote)
 
 left, right = st.columns([3, 2])
 with right:
@@ -116,8 +121,8 @@ with right:
     notes = query("cluster_notes", cid)
     for note in notes.itertuples():
         with st.container(border=True):
-            st.caption(f"{escape(note.author or 'someone')} · {fmt_dt(note.created_at)}")
-            st.markdown(escape(note.body))
+            show_caption(f"{note.author or 'someone'} · {fmt_dt(note.created_at)}")
+            show_text(note.body)
 
     with st.expander("Rename, pin, merge"):
         with st.form(f"rename_{cid}"):
@@ -190,5 +195,4 @@ with left:
     if not events.empty:
         with st.expander("Activity"):
             for ev in events.itertuples():
-                st.caption(f"{fmt_dt(ev.created_at)} · {escape(ev.action)} · {escape(ev.author or 'system')} · "
-                           f"{escape(ev.detail)}")
+                show_caption(f"{fmt_dt(ev.created_at)} · {ev.action} · {ev.author or 'system'} · {ev.detail}")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from miner.queries import SEVERITY_ORDER, TRIAGE_STATUSES, export_clusters
+from pages.ui.access import signed_in_user
 from pages.ui.shared import TRIAGE_LABELS, app, current_period, query
 
 miner = app()
+signed_in_user(miner)
 period = current_period()
 st.title("Clusters")
 st.caption(f"Tickets counted in {period.start:%b %d} - {period.end:%b %d, %Y}; "

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from miner import health, reports
+from miner import health, quarantine, reports
 from miner.tasks import runs
 from miner.tasks.scheduler import ScheduleError
-from pages.ui.shared import STATUS_MARKS, app, escape, fmt_ago, fmt_dt, fmt_duration, refresh_data
+from pages.ui.access import signed_in_user
+from pages.ui.shared import STATUS_MARKS, app, fmt_ago, fmt_dt, fmt_duration, refresh_data, show_text
 from pages.ui.widgets import KIND_LABELS, live_progress, start_run
 
 miner = app()
-user = st.session_state["user"]
+user = signed_in_user(miner)
 author = user.email or user.name
 st.title("Operations")
 
@@ -67,7 +68,8 @@ def figures(result: dict | None) -> str:
     sync = result.get("sync") or {}
     if sync:
         parts.append(f"sync {sync.get('tickets_new', 0)}+{sync.get('tickets_updated', 0)} tickets, "
-                     f"{sync.get('comments', 0)} comments")
+                     f"{sync.get('comments', 0)} comments"
+                     + (f", {sync['quarantined']} quarantined" if sync.get("quarantined") else ""))
     analyze = result.get("analyze") or {}
     if analyze:
         parts.append(f"{analyze.get('analyzed', 0)} analysed, {analyze.get('issues', 0)} issues")
@@ -77,6 +79,9 @@ def figures(result: dict | None) -> str:
     trends = result.get("trends") or {}
     if trends:
         parts.append(f"{trends.get('emerging', 0)} emerging")
+    cleanup = result.get("cleanup") or {}
+    if cleanup.get("tickets_purged"):
+        parts.append(f"content of {cleanup['tickets_purged']} deleted tickets purged")
     return "; ".join(parts)
 
 
@@ -104,8 +109,25 @@ else:
             st.markdown(f"**Run #{run.id}** · {KIND_LABELS.get(run.kind, run.kind)} · {run.status} · "
                         f"{run.trigger} · started {fmt_dt(run.started_at)}")
             if run.error:
-                st.error(escape(run.error))
+                st.error("This run did not succeed:")
+                show_text(run.error)
             st.json({"params": run.params, "result": run.result}, expanded=1)
+
+# --- quarantine (only when the sync set something aside) -------------------------------------------
+held = quarantine.entries(miner.engine, limit=200)
+if held:
+    st.markdown("#### Quarantine")
+    st.caption("Zendesk objects the sync could not store (not in the documented format, or refused by the "
+               "database). The rest of their page was stored; an object leaves this list when a later sync "
+               "stores it, e.g. after it is fixed in Zendesk.")
+    st.dataframe(pd.DataFrame([{
+        "type": e["object_type"], "id": e["object_id"] or "", "stream": e["stream"], "error": e["error"],
+        "seen": e["count"], "first seen": e["first_seen"], "last seen": e["last_seen"], "excerpt": e["excerpt"],
+    } for e in held]), hide_index=True, width="stretch", key="quarantine",
+        column_config={"error": st.column_config.TextColumn("Error", width="large"),
+                       "first seen": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                       "last seen": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                       "excerpt": st.column_config.TextColumn("Excerpt", width="medium")})
 
 # --- scheduler ----------------------------------------------------------------------------------
 st.markdown("#### Schedules")
@@ -117,7 +139,7 @@ elif not miner.scheduler.is_leader:
 for job in miner.scheduler.job_status():
     with st.container(border=True):
         a, b, c, d = st.columns([3, 2, 3, 3])
-        a.markdown(f"**{escape(job['name'])}**  \n`{job['id']}` · {escape(job['schedule'])}"
+        a.markdown(f"**{job['name']}**  \n`{job['id']}` · {job['schedule']}"
                    + (" · :orange[paused]" if job["paused"] else ""))
         b.markdown(f"Next run  \n{fmt_ago(job['next_run']) if job['next_run'] else 'not scheduled'}")
         last = job["last_run"]
@@ -164,9 +186,10 @@ for col, component in zip(cols, health.COMPONENTS, strict=True):
             st.markdown(f"**{component.title()}**  \nnot checked yet")
         else:
             icon = ":material/check_circle:" if found.ok else ":material/error:"
-            st.markdown(f"{icon} **{component.title()}**  \n{escape(found.message)}")
+            st.markdown(f"{icon} **{component.title()}**")
+            show_text(found.message)
             st.caption(f"checked {fmt_ago(found.checked_at)} · {found.latency_ms or 0:.0f} ms")
-if st.button("Check now", icon=":material/monitor_heart:"):
+if user.is_admin and st.button("Check now", icon=":material/monitor_heart:"):
     with st.spinner("Checking..."):
         health.run_checks(miner.settings, miner.engine, miner.context.demo_url)
     st.rerun()

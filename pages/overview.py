@@ -5,12 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from miner.tasks import runs
+from pages.ui.access import signed_in_user
 from pages.ui.charts import rising_bars, severity_by_category, stacked_area
-from pages.ui.shared import app, current_period, escape, fmt_ago, fmt_dt, query
+from pages.ui.shared import app, code_span, current_period, fmt_ago, fmt_dt, inert, query, show_caption
 from pages.ui.widgets import live_progress, start_run
 
 miner = app()
-user = st.session_state["user"]
+user = signed_in_user(miner)
 period = current_period()
 
 st.title("Product issues")
@@ -39,7 +40,7 @@ if not counts["issues"]:
         else:
             st.markdown("### No product issues yet")
             stored = "Tickets are stored, but none is analysed yet." if counts["tickets"] else "No tickets yet."
-            st.markdown(f"Connected to **{escape(miner.settings.zendesk_url)}**. {stored} Run the full "
+            st.markdown(f"Connected to {code_span(miner.settings.zendesk_public_url)}. {stored} Run the full "
                         "pipeline to sync, analyse and cluster them; the nightly schedule keeps them fresh afterwards.")
             label = "Run the full pipeline"
         if status["is_running"]:
@@ -80,7 +81,9 @@ if not emerging.empty:
         st.markdown(f"#### :material/trending_up: Emerging ({len(emerging)})")
         for row in emerging.head(6).itertuples():
             col1, col2 = st.columns([5, 1])
-            col1.markdown(f"**{escape(row.name)}**  \n{escape(row.emerging_reason)}")
+            with col1:
+                st.html(f"<strong>{inert(row.name)}</strong>")
+                show_caption(row.emerging_reason)
             col2.page_link("pages/cluster.py", label="Open", icon=":material/arrow_forward:",
                            query_params={"id": str(row.id)})
 

@@ -9,12 +9,15 @@ from miner import health
 from miner.analysis.pricing import load_prices
 from miner.analysis.taxonomy import load_taxonomy
 from miner.tasks.runner import Busy
-from pages.ui.shared import app, escape, refresh_data
+from pages.ui.access import require_admin, signed_in_user
+from pages.ui.shared import app, code_span, refresh_data, show_text
 
 miner = app()
-user = st.session_state["user"]
+user = signed_in_user(miner)
 settings = miner.settings
 st.title("Settings")
+if not require_admin(user, "see the settings and run connection tests"):
+    st.stop()
 st.caption("Settings come from environment variables and `.streamlit/secrets.toml` (environment wins); "
            "change them there and restart. Secrets are never shown.")
 
@@ -24,18 +27,18 @@ with a.container(border=True):
     if settings.effective_source == "demo":
         st.markdown("Built-in demo Zendesk (no credentials configured)")
     else:
-        st.markdown(f"Zendesk at {escape(settings.zendesk_url)}  \n"
+        st.markdown(f"Zendesk at {code_span(settings.zendesk_public_url)}  \n"
                     f"{settings.zendesk_incremental_rpm} export requests/minute")
 with b.container(border=True):
     st.markdown("**Analyzer**")
     if settings.effective_analyzer == "claude":
         budget = f"${settings.run_budget_usd:.2f} per run" if settings.run_budget_usd else "no per-run budget"
-        st.markdown(f"Claude `{escape(settings.claude_model)}`, concurrency {settings.analyze_concurrency}, {budget}")
+        st.markdown(f"Claude {code_span(settings.claude_model)}, concurrency {settings.analyze_concurrency}, {budget}")
     else:
         st.markdown("Offline analyzer (set ANTHROPIC_API_KEY to use Claude)")
 with c.container(border=True):
     st.markdown("**Database**")
-    st.markdown(escape(settings.describe()[0]["value"]))
+    show_text(settings.describe()[0]["value"])
 
 st.markdown("#### Connection tests")
 t1, t2, t3 = st.columns(3)
@@ -48,14 +51,14 @@ for col, (label, (key, check)) in zip((t1, t2, t3), tests.items(), strict=True):
             st.session_state[f"test_result_{key}"] = check()
     result = st.session_state.get(f"test_result_{key}")
     if result is not None:
-        (col.success if result.ok else col.error)(f"{escape(result.message)} ({result.latency_ms:.0f} ms)")
+        (col.success if result.ok else col.error)(f"{code_span(result.message)} ({result.latency_ms:.0f} ms)")
 
 st.markdown("#### All settings")
 st.dataframe(pd.DataFrame(settings.describe()), hide_index=True, width="stretch")
 
 st.markdown("#### Taxonomy")
 taxonomy = load_taxonomy(settings.taxonomy_path)
-st.caption(f"{escape(str(taxonomy.path))} · version {escape(taxonomy.version)} · "
+st.caption(f"{code_span(taxonomy.path)} · version {code_span(taxonomy.version)} · "
            f"{len(taxonomy.categories)} categories, {len(taxonomy.pairs)} subcategories")
 rows = [{"category": cat.label, "key": f"{cat.key}.{sub.key}", "subcategory": sub.label,
          "keywords (offline analyzer)": ", ".join(p.text for p in sub.keywords)}

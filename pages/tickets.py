@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import streamlit as st
 
+from miner.db import parse_id
 from miner.queries import SEVERITY_ORDER, TicketFilter, export_issues
-from pages.ui.shared import app, current_period, escape, fmt_dt, query, ticket_url
+from pages.ui.access import signed_in_user
+from pages.ui.shared import (
+    app,
+    code_span,
+    current_period,
+    fmt_dt,
+    inert,
+    query,
+    show_caption,
+    show_heading,
+    show_quote,
+    show_text,
+    ticket_url,
+)
 
 miner = app()
+signed_in_user(miner)
 period = current_period()
 st.title("Tickets")
 
@@ -57,9 +72,11 @@ else:
     rows = event.selection.rows if event and event.selection else []
 if rows:
     ticket_id = int(results.iloc[rows[0]]["id"])
-elif opened and opened.isdigit():
-    ticket_id = int(opened)
+elif (linked := parse_id(opened)) is not None:
+    ticket_id = linked
 else:
+    if opened:
+        st.warning(f"There is no ticket {code_span(opened)}.")
     if not results.empty:
         st.caption("Select a ticket to read it.")
         st.download_button("Export issues in this period (CSV)",
@@ -74,12 +91,12 @@ if detail is None:
     st.stop()
 t = detail["ticket"]
 st.divider()
-st.subheader(escape(t["subject"] or "(no subject)"), anchor=False)
+show_heading(t["subject"] or "(no subject)", level=3)
 meta = [f"#{t['id']}", t["status"], fmt_dt(t["created_at"])]
 if detail["organization"]:
-    meta.append(escape(detail["organization"]))
+    meta.append(detail["organization"])
 url = ticket_url(miner, ticket_id)
-st.caption(" · ".join(meta))
+show_caption(" · ".join(meta))
 if url:
     st.link_button("Open in Zendesk" if miner.settings.effective_source == "zendesk" else "Open in demo Zendesk",
                    url, icon=":material/open_in_new:")
@@ -89,24 +106,24 @@ if detail["issues"]:
     st.markdown("##### Extracted issues")
     for issue in detail["issues"]:
         with st.container(border=True):
-            st.markdown(f"**{escape(issue['summary'])}**")
-            st.caption(f"{escape(issue['category'])} / {escape(issue['subcategory'])} · {issue['issue_type']} · "
-                       f"{issue['severity']} · confidence {issue['confidence']:.2f}"
-                       + (f" · cluster #{issue['cluster_id']} {escape(issue['cluster_name'])}" if issue["cluster_id"] else ""))
+            st.html(f"<strong>{inert(issue['summary'])}</strong>")
+            show_caption(f"{issue['category']} / {issue['subcategory']} · {issue['issue_type']} · "
+                         f"{issue['severity']} · confidence {issue['confidence']:.2f}"
+                         + (f" · cluster #{issue['cluster_id']} {issue['cluster_name']}" if issue["cluster_id"] else ""))
             if issue["detail"]:
-                st.markdown(escape(issue["detail"]))
-            st.markdown(f"> {escape(issue['representative_quote'])}")
+                show_text(issue["detail"])
+            show_quote(issue["representative_quote"])
             if issue["cluster_id"]:
                 st.page_link("pages/cluster.py", label="Open cluster", query_params={"id": str(issue["cluster_id"])})
 elif analysis and analysis["state"] == "done":
-    st.info(f"No product issue: {escape(analysis['no_issue_reason'] or 'other')}.")
+    st.info(f"No product issue: {code_span(analysis['no_issue_reason'] or 'other')}.")
 elif analysis and analysis["state"] in ("failed", "needs_review"):
     st.warning(f"Analysis {analysis['state'].replace('_', ' ')} after {analysis['attempts']} attempt(s): "
-               f"{escape(analysis['last_error'])}")
+               f"{code_span(analysis['last_error'])}")
 else:
     st.caption("Not analysed yet.")
 if analysis and analysis["state"] == "done":
-    st.caption(f"Analysed by {analysis['analyzer']} ({escape(analysis['model'])}, prompt {analysis['prompt_version']}) "
+    st.caption(f"Analysed by {analysis['analyzer']} ({code_span(analysis['model'])}, prompt {analysis['prompt_version']}) "
                f"on {fmt_dt(analysis['analyzed_at'])}")
 
 st.markdown("##### Conversation")
@@ -118,9 +135,9 @@ for comment in public:
     who = "Customer" if comment["author_id"] == t["requester_id"] else "Agent"
     with st.chat_message("user" if who == "Customer" else "assistant"):
         st.caption(f"{who} · {fmt_dt(comment['created_at'])}")
-        st.markdown(escape(comment["body"]))
+        show_text(comment["body"])
 if internal:
     with st.expander(f"Internal notes ({len(internal)})"):
         for comment in internal:
             st.caption(fmt_dt(comment["created_at"]))
-            st.markdown(escape(comment["body"]))
+            show_text(comment["body"])

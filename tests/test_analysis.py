@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from miner.analysis.analyze import AnalyzeResult, analyze_pending
-from miner.analysis.claude import CircuitBreaker, ClaudeAnalyzer, FatalAnalysisError
+from miner.analysis.claude import CircuitBreaker, ClaudeAnalyzer, ClaudeConfigError, FatalAnalysisError
 from miner.analysis.offline import OfflineAnalyzer
 from miner.analysis.pricing import load_prices
 from miner.analysis.redact import Redactor, redact
@@ -20,8 +20,10 @@ from miner.config import DEFAULT_TAXONOMY, Settings
 from miner.demo.dataset import generate_dataset
 from miner.demo.server import DemoZendesk
 from miner.models import AnalysisBatch, Issue, LLMCall, TicketAnalysis
+from miner.pipeline import Context, analyze_task, pipeline_task
 from miner.progress import Cancelled, RunControl
 from miner.sync import run_sync
+from miner.tasks.runner import Runner
 from miner.zendesk import ZendeskClient
 from tests.fakes.fake_anthropic import FakeAnthropic
 
@@ -180,6 +182,65 @@ def test_budget_stops_the_run_cleanly(synced: Engine, sqlite_url: str, fake) -> 
     assert count(synced, TicketAnalysis) == result.analyzed  # nothing half-written
 
 
+def test_a_run_where_most_tickets_fail_analysis_fails(synced: Engine, sqlite_url: str, fake) -> None:
+    fake.fail_next(10_000, 400, message="This request is malformed")
+    settings = claude_settings(sqlite_url, fake, MINER_ANALYZE_CONCURRENCY="1")
+    outcome = Runner(synced).execute("analyze", analyze_task(Context(settings, synced), batch_size=5),
+                                     trigger="cli")
+    assert outcome.status == "failed"
+    assert outcome.error == (
+        "analysis failed for 5 of 5 tickets (100%), above MINER_ANALYZE_MAX_FAILURE_RATE (50%); most common "
+        "error: Claude rejected the request (400: This request is malformed) (5×). Failed tickets are tried "
+        "again by the next run.")
+    assert outcome.result["analyze"]["failed"] == 5  # the figures are kept
+
+
+def test_failures_within_the_threshold_leave_the_run_succeeded(synced: Engine, sqlite_url: str, fake) -> None:
+    fake.fail_next(2, 400)
+    settings = claude_settings(sqlite_url, fake, MINER_ANALYZE_CONCURRENCY="1")
+    outcome = Runner(synced).execute("analyze", analyze_task(Context(settings, synced), batch_size=5),
+                                     trigger="cli")
+    assert outcome.status == "succeeded" and outcome.result["analyze"]["failed"] == 2
+
+
+def test_a_failing_analysis_fails_the_pipeline_before_clustering(synced: Engine, sqlite_url: str, fake) -> None:
+    fake.fail_next(10_000, 400)
+    settings = claude_settings(sqlite_url, fake, MINER_ANALYZE_CONCURRENCY="1", MINER_SOURCE="demo",
+                               MINER_DEMO_TICKETS="100")
+    outcome = Runner(synced).execute("pipeline", pipeline_task(Context(settings, synced), batch_size=5),
+                                     trigger="cli")
+    assert outcome.status == "failed" and "MINER_ANALYZE_MAX_FAILURE_RATE" in outcome.error
+    assert "cluster" not in outcome.result
+
+
+def test_analysis_stops_sending_tickets_once_most_have_failed(synced: Engine, sqlite_url: str, fake) -> None:
+    fake.fail_next(10_000, 400)
+    result = analyze_pending(synced, claude_settings(sqlite_url, fake, MINER_ANALYZE_CONCURRENCY="2"),
+                             batch_size=100)
+    assert 10 <= result.failed <= 10 + 2 * 2  # judged after 10; only what was already in flight follows
+    assert fake.stats.by_status[400] == result.failed
+    assert result.notes and "MINER_ANALYZE_MAX_FAILURE_RATE" in result.notes[0]
+
+
+def test_a_claude_storm_stops_the_run_after_the_stall_limit(synced: Engine, sqlite_url: str, fake) -> None:
+    settings = claude_settings(sqlite_url, fake, MINER_ANALYZE_CONCURRENCY="2")
+    control = RunControl()
+    analyzer = ClaudeAnalyzer(api_key="sk-test", base_url=fake.base_url, model=settings.claude_model,
+                              taxonomy=load_taxonomy(DEFAULT_TAXONOMY), prices=load_prices(), control=control,
+                              max_stall=1.0)
+    fake.fail_next(10_000, 429, retry_after=0.2)
+    started = time.monotonic()
+    with pytest.raises(FatalAnalysisError, match=r"Claude kept answering 429 \(rate limited\) for \d+ s"):
+        analyze_pending(synced, settings, batch_size=20, control=control, analyzer=analyzer)
+    assert time.monotonic() - started < 10  # not 8 retries x 20 tickets
+
+
+def test_a_rejected_api_key_is_a_configuration_error(synced: Engine, sqlite_url: str, fake) -> None:
+    fake.fail_next(1, 401, error_type="authentication_error")
+    with pytest.raises(ClaudeConfigError, match="ANTHROPIC_API_KEY"):
+        analyze_pending(synced, claude_settings(sqlite_url, fake, MINER_ANALYZE_CONCURRENCY="1"), batch_size=1)
+
+
 def test_spend_limit_stops_the_run_without_retrying(synced: Engine, sqlite_url: str, fake) -> None:
     fake.fail_next_spend_limit(1)
     with pytest.raises(FatalAnalysisError, match="usage limits"):
@@ -214,7 +275,34 @@ def test_batch_api_submission_survives_a_restart(synced: Engine, sqlite_url: str
 # --- offline --------------------------------------------------------------------------------------
 
 
-def test_offline_analyzer_is_deterministic_and_fills_the_schema(synced: Engine, sqlite_url: str) -> None:
+def offline_output(engine: Engine, sqlite_url: str) -> tuple[list[tuple], list[tuple]]:
+    """Analyse every ticket offline; return what was stored, without ids, run ids and clock times."""
+    analyze_pending(engine, Settings.load(env={"DATABASE_URL": sqlite_url}, secrets_file=False), batch_size=1000)
+    skip = {"id", "run_id", "created_at", "updated_at", "analyzed_at", "cluster_id", "cluster_similarity"}
+    with engine.connect() as conn:
+        issues = [tuple(v for k, v in row._mapping.items() if k not in skip)
+                  for row in conn.execute(select(Issue.__table__).order_by(Issue.ticket_id, Issue.summary))]
+        analyses = [tuple(v for k, v in row._mapping.items() if k not in skip)
+                    for row in conn.execute(select(TicketAnalysis.__table__).order_by(TicketAnalysis.ticket_id))]
+    return issues, analyses
+
+
+def test_offline_analysis_gives_the_same_output_on_a_second_fresh_database(
+        synced: Engine, sqlite_url: str, dataset, tmp_path) -> None:
+    from miner import db
+
+    other_url = f"sqlite:///{tmp_path / 'second.db'}"
+    other = db.make_engine(other_url)
+    db.upgrade(other)
+    with DemoZendesk(dataset) as zendesk, ZendeskClient(zendesk.url, rpm=0) as client:
+        run_sync(other, client, initial_days=3650)
+    first, second = offline_output(synced, sqlite_url), offline_output(other, other_url)
+    other.dispose()
+    assert len(first[0]) > 100 and len(first[1]) > 250
+    assert first == second
+
+
+def test_offline_analyzer_fills_the_schema(synced: Engine, sqlite_url: str) -> None:
     settings = Settings.load(env={"DATABASE_URL": sqlite_url}, secrets_file=False)
     result = analyze_pending(synced, settings, batch_size=1000)
     assert result.analyzer == "offline" and result.analyzed == result.tickets > 250

@@ -7,129 +7,117 @@ Screenshots of every page land in artifacts/screenshots/.
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from miner.demo.server import DemoZendesk
+from tests.servers import REPO, chromium, dashboard, needs_chromium, settle
+
 SHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
 XSS = "<img src=x onerror=alert(1)>"
+PHISH = "Reset it at www.phish.example or http://evil.example/login, or mail help@evil.example"
+INCREMENTAL = ("/api/v2/incremental/tickets/cursor.json", "/api/v2/incremental/ticket_events.json")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install -y chromium)"),
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    port = free_port()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, DemoZendesk]]:
+    """The dashboard on Zendesk (a double whose gate the test holds), local access explicitly allowed."""
     db_path = tmp_path_factory.mktemp("browser") / "miner.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "MINER_DEMO_TICKETS": "1500",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-                             "--server.headless", "true"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
-    yield base, db_path
-    proc.terminate()
-    proc.wait(15)
-    log.close()
+    with DemoZendesk(n_tickets=1500, credentials=("admin@acme.example", "zd-token")) as zendesk:
+        env = {"DATABASE_URL": f"sqlite:///{db_path}", "MINER_SOURCE": "zendesk", "ZENDESK_BASE_URL": zendesk.url,
+               "ZENDESK_EMAIL": "admin@acme.example", "ZENDESK_API_TOKEN": "zd-token",
+               "ZENDESK_INCREMENTAL_RPM": "0", "MINER_LOCAL_ACCESS": "true"}
+        with dashboard(env, tmp_path_factory.mktemp("log") / "streamlit.log") as base:
+            yield base, db_path, zendesk
 
 
 @pytest.fixture(scope="module")
-def browser_page(server: tuple[str, Path]) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
+def browser_page(server: tuple[str, Path, DemoZendesk]) -> Iterator:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.dialogs = dialogs  # type: ignore[attr-defined]
         yield page
-        browser.close()
+
+
+def worker_status(base: str) -> dict:
+    return httpx.get(f"{base}/api/tasks/worker/status").json()  # local access: no token needed here
 
 
 def wait_idle(base: str, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = httpx.get(f"{base}/api/tasks/worker/status").json()
-        if not status["is_running"]:
-            return status
+    while (status := worker_status(base))["is_running"]:
+        assert time.monotonic() < deadline, "the run did not finish in time"
         time.sleep(0.5)
-    raise AssertionError("the run did not finish in time")
+    return status
 
 
 def shot(page, name: str) -> None:
     """Screenshot the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
-    page.wait_for_timeout(1500)  # let charts finish drawing
+    settle(page)
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1440, "height": min(max(int(height) + 40, 1000), 6000)})
-    page.wait_for_timeout(1000)
+    settle(page)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     page.set_viewport_size({"width": 1440, "height": 1000})
 
 
-def settle(page) -> None:
-    page.wait_for_selector('[data-testid="stApp"]')
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+BAR = '[data-testid="stMain"] [role="progressbar"]'
 
 
-def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path], browser_page) -> None:
-    base, db_path = server
+def watch_held_run(page: Any, gate: Any) -> list[str]:
+    """With the run held at its first Zendesk request: the live bar shows; let one page through and see
+    the bar move (no reload); then let the rest go. Returns the values the bar showed."""
+    assert gate.wait_until_held()
+    page.locator('[data-testid="stMain"]').get_by_text("Syncing tickets").wait_for(timeout=30_000)
+    bar = page.locator(BAR).first
+    first = bar.get_attribute("aria-valuenow")
+    assert gate.step()  # the first page of tickets stored, the next request held
+    page.wait_for_function(f"""() => {{
+        const bar = document.querySelector('{BAR}');
+        return bar && bar.getAttribute('aria-valuenow') !== {first!r};
+    }}""", timeout=30_000)
+    moved = bar.get_attribute("aria-valuenow")
+    gate.open()
+    return [first, moved]
+
+
+def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path, DemoZendesk], browser_page) -> None:
+    base, db_path, zendesk = server
     page = browser_page
 
-    # first start: the welcome panel, one click loads the demo
+    # first start: nothing analysed yet, one click runs the pipeline and the page follows it live
     page.goto(base)
-    page.get_by_text("Welcome to Product Issue Miner").wait_for(timeout=60_000)
+    page.get_by_text("No product issues yet").wait_for(timeout=60_000)
     shot(page, "01-welcome")
-    page.get_by_role("button", name="Load demo data").click()
-    page.get_by_role("progressbar").first.wait_for(timeout=30_000)
-    seen = watch_progress(page)
+    gate = zendesk.faults.hold(INCREMENTAL)
+    page.get_by_role("button", name="Run the full pipeline").click()
+    seen = watch_held_run(page, gate)
+    assert seen[0] == "0" and int(seen[1]) > 0, f"the progress bar should move while the pipeline runs: {seen}"
     assert wait_idle(base)["status"] == "completed"
-    assert len(seen) >= 3, f"the progress bar should move while the demo loads, saw {seen}"
     page.get_by_text("Top clusters", exact=True).wait_for(timeout=60_000)  # the page redrew itself with the figures
 
     # Operations: press Full pipeline (re-reading everything) and watch it to the end, no reload
     page.goto(f"{base}/operations")
     page.get_by_role("button", name="Run full pipeline").wait_for(timeout=30_000)
     page.get_by_label("Re-read days").fill("120")
+    gate = zendesk.faults.hold(INCREMENTAL)
     page.get_by_role("button", name="Run full pipeline").click()
-    page.get_by_role("progressbar").first.wait_for(timeout=30_000)
-    seen = watch_progress(page)
+    seen = watch_held_run(page, gate)
+    assert seen[0] != seen[1]
     final = wait_idle(base)
     assert final["status"] == "completed" and final["kind"] == "pipeline"
     assert final["last_result"]["sync"]["tickets_unchanged"] > 1000  # it really re-read everything
-    assert seen, "the live progress bar showed while the pipeline ran"
     # the bar reached its end and gave way to the outcome, in the same page, without a reload
     page.get_by_text(f"Full pipeline #{final['run_id']} completed").wait_for(timeout=30_000)
     shot(page, "05-operations")
@@ -143,7 +131,7 @@ def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path], browse
     shot(page, "03-clusters")
 
     # a cluster: set status and a note, reload, both kept
-    cluster_id = _first_cluster(db_path)
+    cluster_id = _clusters(db_path)[0]
     page.goto(f"{base}/cluster?id={cluster_id}")
     page.get_by_text("Triage", exact=True).wait_for(timeout=60_000)
     choose(page, "Status", "Planned")
@@ -167,15 +155,25 @@ def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path], browse
     assert _status(db_path, cluster_id) == "planned"
     assert page.get_by_text("Planned", exact=True).first.is_visible()  # the status badge, after a reload
 
-    # a hostile subject shows as text
-    _insert_hostile_ticket(db_path)
+    # hostile ticket text shows as the characters it is made of: no element, no script, no link
+    other_cluster = _clusters(db_path)[1]  # one no page has shown (and cached) yet
+    _insert_hostile_tickets(db_path, other_cluster)
     page.goto(f"{base}/tickets?ticket=999999")
     heading = page.get_by_role("heading", name=XSS)
     heading.wait_for(timeout=60_000)
-    assert heading.inner_text() == XSS  # shown as the characters it is made of
-    assert page.locator("img[src='x']").count() == 0  # and never turned into an element
+    assert heading.inner_text() == XSS
+    assert page.locator("img[src='x']").count() == 0
     assert page.dialogs == []  # type: ignore[attr-defined]
     shot(page, "06-ticket")
+    page.goto(f"{base}/tickets?ticket=999998")  # subject, message, extracted summary and quote
+    page.get_by_role("heading", name=PHISH).wait_for(timeout=60_000)
+    settle(page)
+    assert page.get_by_text(PHISH).count() >= 4
+    assert page.locator("a[href*='phish'], a[href*='evil']").count() == 0
+    page.goto(f"{base}/cluster?id={other_cluster}")  # a cluster named after a customer's words
+    page.get_by_role("heading", name=PHISH).wait_for(timeout=60_000)
+    settle(page)
+    assert page.locator("a[href*='phish'], a[href*='evil']").count() == 0
     page.goto(f"{base}/tickets")
     page.get_by_text("Select a ticket to read it.").wait_for(timeout=60_000)
     shot(page, "07-tickets")
@@ -183,20 +181,6 @@ def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path], browse
     page.goto(f"{base}/settings")
     page.get_by_text("Connection tests").wait_for(timeout=60_000)
     shot(page, "08-settings")
-
-
-def watch_progress(page, timeout: float = 240) -> set[str]:
-    """Values the live progress bar showed until it made way for the run's outcome."""
-    seen: set[str] = set()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        values = page.evaluate(
-            "() => [...document.querySelectorAll('[role=progressbar]')].map(e => e.getAttribute('aria-valuenow'))")
-        if not values:
-            break
-        seen.update(v for v in values if v)
-        page.wait_for_timeout(150)
-    return seen
 
 
 def choose(page, label: str, option: str, attempts: int = 4) -> None:
@@ -228,14 +212,21 @@ def _status(db_path: Path, cluster_id: int) -> str:
         return conn.execute("SELECT triage_status FROM clusters WHERE id = ?", (cluster_id,)).fetchone()[0]
 
 
-def _first_cluster(db_path: Path) -> int:
+def _clusters(db_path: Path) -> list[int]:
     with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT id FROM clusters WHERE NOT retired ORDER BY ticket_count DESC LIMIT 1").fetchone()[0]
+        return [row[0] for row in conn.execute("SELECT id FROM clusters WHERE NOT retired ORDER BY ticket_count DESC")]
 
 
-def _insert_hostile_ticket(db_path: Path) -> None:
+def _insert_hostile_tickets(db_path: Path, cluster_id: int) -> None:
     with sqlite3.connect(db_path) as conn:
+        ticket = ("INSERT INTO tickets (id, subject, description, status, tags, created_at, updated_at, "
+                  "generated_timestamp, synced_at) VALUES (?, ?, ?, 'open', '[]', datetime('now'), datetime('now'), "
+                  "0, datetime('now'))")
+        conn.execute(ticket, (999999, XSS, f"Hello {XSS} **not bold** [not a link](http://example.com)"))
+        conn.execute(ticket, (999998, PHISH, PHISH))
         conn.execute(
-            "INSERT INTO tickets (id, subject, description, status, tags, created_at, updated_at, "
-            "generated_timestamp, synced_at) VALUES (999999, ?, ?, 'open', '[]', datetime('now'), datetime('now'), "
-            "0, datetime('now'))", (XSS, f"Hello {XSS} **not bold** [not a link](http://example.com)"))
+            "INSERT INTO issues (ticket_id, category, subcategory, issue_type, severity, summary, detail, "
+            "representative_quote, confidence, ticket_created_at, cluster_id, cluster_pinned, created_at, "
+            "updated_at) VALUES (999998, 'authentication', 'login', 'bug', 'high', ?, ?, ?, 0.9, datetime('now'), "
+            "?, 0, datetime('now'), datetime('now'))", (PHISH, PHISH, PHISH, cluster_id))
+        conn.execute("UPDATE clusters SET name = ? WHERE id = ?", (PHISH, cluster_id))

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from miner import db
 from miner.config import ConfigError, Settings
 from miner.tasks.lease import LeaseLock
 from miner.tasks.runner import RUN_LEASE
@@ -69,7 +74,9 @@ def test_secrets_never_appear_in_repr_or_description() -> None:
                                   "DATABASE_URL": "postgresql://miner:pa55word@db/miner"}, secrets_file=False)
     shown = repr(settings) + json.dumps(settings.describe(), ensure_ascii=False)
     assert "verysecretvalue" not in shown and "pa55word" not in shown
-    assert "sk-••••••••34" in shown
+    rows = {row["setting"]: row["value"] for row in settings.describe()}
+    assert rows["ANTHROPIC_API_KEY"] == "••••••••"  # not a single character of it, nor its length
+    assert rows["DATABASE_URL"] == "postgresql+psycopg://miner:***@db/miner"
 
 
 def test_secret_values_are_hidden_in_error_messages() -> None:
@@ -98,34 +105,121 @@ def test_unreachable_database_exits_2(tmp_path: Path) -> None:
     assert out.returncode == 2 and "DATABASE_URL" in out.stderr
 
 
-def test_db_upgrade_and_status_json(tmp_path: Path) -> None:
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
+def test_db_upgrade_and_status_json(database_url: str) -> None:
+    env = {"DATABASE_URL": database_url}
     upgraded = cli("db", "upgrade", env=env)
-    assert upgraded.returncode == 0 and "revision 0004" in upgraded.stdout
+    assert upgraded.returncode == 0 and f"revision {db.head_revision()} (head" in upgraded.stdout
     status = cli("status", "--json", env=env)
-    assert status.returncode == 0
+    assert status.returncode == 0, status.stderr
     body = json.loads(status.stdout)
     assert body["source"] == "demo" and body["data"]["tickets_live"] == 0 and body["running"] is None
 
 
-def test_demo_pipeline_from_the_command_line(tmp_path: Path) -> None:
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "MINER_DEMO_TICKETS": "400"}
+def test_demo_pipeline_from_the_command_line(database_url: str) -> None:
+    env = {"DATABASE_URL": database_url, "MINER_DEMO_TICKETS": "400"}
     out = cli("pipeline", "--batch-size", "1000", env=env)
     assert out.returncode == 0, out.stderr
     assert "pipeline run #1 succeeded" in out.stdout
     assert "[Syncing tickets]" in out.stderr and "[Analyzing tickets" in out.stderr  # progress lines
     status = json.loads(cli("status", "--json", env=env).stdout)
-    assert status["data"]["tickets_live"] > 350 and status["analysis"]["issues"] > 100
+    engine = db.make_script_engine(database_url)
+    with engine.connect() as conn:
+        live, deleted = conn.execute(text(
+            "SELECT SUM(CASE WHEN status <> 'deleted' THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status = 'deleted' THEN 1 ELSE 0 END) FROM tickets")).one()
+    engine.dispose()
+    assert (status["data"]["tickets_live"], status["data"]["tickets_deleted"]) == (live, deleted)
+    assert live > 350 and deleted > 0 and status["analysis"]["issues"] > 100
     assert status["recent_runs"][0]["status"] == "succeeded"
 
 
-def test_another_run_in_progress_exits_3(sqlite_url: str, tmp_path: Path) -> None:
-    from miner import db
-
-    engine = db.make_engine(sqlite_url)
+def test_another_run_in_progress_exits_3(database_url: str) -> None:
+    engine = db.make_engine(database_url)
     db.upgrade(engine)
     holder = LeaseLock(engine, RUN_LEASE, holder="elsewhere:1:1:abc")  # a live run on another host
     assert holder.acquire()
-    out = cli("sync", env={"DATABASE_URL": sqlite_url})
+    out = cli("sync", env={"DATABASE_URL": database_url})
+    engine.dispose()
     assert out.returncode == 3
     assert "already running" in out.stderr
+
+
+def test_rejected_zendesk_credentials_exit_2_with_one_line(sqlite_url: str) -> None:
+    from miner.demo.dataset import generate_dataset
+    from miner.demo.server import DemoZendesk
+
+    dataset = generate_dataset(datetime(2026, 11, 20, tzinfo=UTC), n_tickets=100, n_orgs=120)
+    with DemoZendesk(dataset, credentials=("admin@acme.example", "right")) as zendesk:
+        out = cli("sync", env={"DATABASE_URL": sqlite_url, "ZENDESK_BASE_URL": zendesk.url,
+                               "ZENDESK_EMAIL": "admin@acme.example", "ZENDESK_API_TOKEN": "wrong"})
+    assert out.returncode == 2, out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Check ZENDESK_EMAIL and ZENDESK_API_TOKEN" in errors[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_analysis_where_every_ticket_fails_exits_1_naming_the_figures(sqlite_url: str) -> None:
+    from miner.demo.dataset import generate_dataset
+    from miner.demo.server import DemoZendesk
+    from miner.sync import run_sync
+    from miner.zendesk import ZendeskClient
+    from tests.fakes.fake_anthropic import FakeAnthropic
+
+    engine = db.make_engine(sqlite_url)
+    db.upgrade(engine)
+    dataset = generate_dataset(datetime(2026, 11, 20, tzinfo=UTC), n_tickets=100, n_orgs=120)
+    with DemoZendesk(dataset) as zendesk, ZendeskClient(zendesk.url, rpm=0) as client:
+        run_sync(engine, client, initial_days=3650)
+    engine.dispose()
+    with FakeAnthropic() as fake:
+        fake.fail_next(10_000, 400, message="This request is malformed")
+        out = cli("analyze", "--batch-size", "20",
+                  env={"DATABASE_URL": sqlite_url, "ANTHROPIC_API_KEY": "sk-test",
+                       "ANTHROPIC_BASE_URL": fake.base_url, "MINER_ANALYZE_CONCURRENCY": "1"})
+    assert out.returncode == 1, out.stderr
+    error = next(line for line in out.stderr.splitlines() if line.startswith("error:"))
+    assert re.search(r"analyze run #1 failed: analysis failed for (\d+) of \1 tickets \(100%\)", error)
+    assert "MINER_ANALYZE_MAX_FAILURE_RATE (50%)" in error and "This request is malformed" in error
+
+
+def test_a_database_failure_is_one_line_without_sql(sqlite_url: str) -> None:
+    engine = db.make_engine(sqlite_url)
+    with engine.begin() as conn:  # a table in the way of the first migration
+        conn.execute(text("CREATE TABLE tickets (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    out = cli("status", env={"DATABASE_URL": sqlite_url})
+    assert out.returncode == 2
+    errors = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error: cannot open the database at DATABASE_URL")
+    assert "already exists" in errors[0]
+    assert "[SQL" not in out.stderr and "CREATE TABLE" not in out.stderr
+
+
+RACER = textwrap.dedent("""
+    import sys
+    from miner.cli import main  # everything imported before the start line, so both really race
+    import alembic.command, miner.db, miner.migrations  # noqa
+    print("ready", flush=True)
+    sys.stdin.readline()
+    sys.exit(main(["status", "--json"]))
+""")
+
+
+def test_two_processes_migrating_an_empty_database_at_once_both_succeed(database_url: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DATABASE_URL": database_url}
+    procs = [subprocess.Popen([sys.executable, "-c", RACER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env, cwd=REPO) for _ in range(2)]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:  # the barrier: both are waiting, now both start
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], [err[-1500:] for _, err in outputs]
+    assert sum("database migrated from empty" in err for _, err in outputs) == 1  # migrated exactly once
+    engine = db.make_script_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+            db.head_revision()]
+    engine.dispose()

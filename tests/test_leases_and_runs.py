@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import builtins
+import io
+import os
 import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import Engine, update
 
 from miner.progress import Cancelled, RunControl
 from miner.tasks import runs
-from miner.tasks.lease import LeaseLock, holder_is_dead, leases_t, new_holder
+from miner.tasks.lease import HOST, LeaseLock, holder_is_dead, leases_t, new_holder, process_start_time
 from miner.tasks.runner import Busy, Runner
 
 
@@ -54,11 +60,54 @@ def test_expired_lease_can_be_taken_over(engine: Engine) -> None:
 def test_dead_process_on_this_host_is_recognised() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    from miner.tasks.lease import HOST
 
     assert holder_is_dead(f"{HOST}:{proc.pid}:?:x")
     assert not holder_is_dead(new_holder())
     assert not holder_is_dead("some-other-host:1:1:x")  # cannot tell: assume alive
+
+
+@pytest.fixture
+def no_proc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This host as macOS sees it: no /proc (psutil looks in an empty folder, reads of /proc fail)."""
+    empty = tmp_path / "no-proc"
+    empty.mkdir()
+    real_open = builtins.open
+
+    def open_without_proc(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(file).startswith("/proc"):
+            raise FileNotFoundError(2, "No such file or directory", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(psutil, "PROCFS_PATH", str(empty))
+    monkeypatch.setattr(builtins, "open", open_without_proc)
+    monkeypatch.setattr(io, "open", open_without_proc)
+    yield
+
+
+def test_without_proc_live_holders_stay_alive_and_a_dead_child_is_dead(no_proc: None) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    try:
+        assert not holder_is_dead(new_holder())  # this process, holder written without /proc
+        assert not holder_is_dead(f"{HOST}:{os.getpid()}:12345.67:x")  # a start time it cannot check
+        assert not holder_is_dead(f"{HOST}:{child.pid}:?:x")  # a live child
+        assert holder_is_dead(f"{HOST}:{gone.pid}:?:x")  # a child that has exited
+    finally:
+        child.communicate(b"")
+
+
+def test_a_reused_pid_is_recognised_by_its_start_time() -> None:
+    started = process_start_time(os.getpid())
+    assert started is not None
+    assert not holder_is_dead(f"{HOST}:{os.getpid()}:{started:.2f}:x")
+    assert holder_is_dead(f"{HOST}:{os.getpid()}:{started - 500:.2f}:x")  # same pid, another process
+
+
+def test_a_lease_held_by_a_live_process_is_not_taken_without_proc(engine: Engine, no_proc: None) -> None:
+    holder = LeaseLock(engine, "run")
+    assert holder.acquire()
+    assert not LeaseLock(engine, "run").acquire()  # macOS took it: two runs at once
 
 
 def test_runner_records_success_failure_and_cancel(engine: Engine) -> None:
@@ -142,8 +191,7 @@ def test_sigkilled_run_becomes_interrupted_and_a_new_run_can_start(engine: Engin
     assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
     proc.kill()
     proc.wait()
-    stuck = runs.running_run(engine)
-    assert stuck is not None  # the row still says running: the process died without a word
+    (stuck,) = runs.recent_runs(engine, status="running")  # the process died without a word
     outcome = Runner(engine).execute("sync", lambda c, r: None, trigger="cli")
     assert outcome.status == "succeeded"
     assert runs.get_run(engine, stuck.id).status == "interrupted"

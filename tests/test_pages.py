@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import html
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "open-sesame"
 SECRET_TOKEN = "api-token-not-for-display-9876"
 XSS = "<img src=x onerror=alert(1)>"
+PHISH = "Log in at www.phish.example or http://evil.example/login, mail help@evil.example **now** :red[!] $x^2$"
 
 
 def make_app(db_url: str, **env: str) -> MinerApp:
@@ -53,6 +54,8 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinerApp]:
             ticket = conn.execute(select(Ticket.__table__).where(Ticket.status != "deleted")).first()
             conn.execute(insert(Ticket.__table__).values(
                 {**ticket._mapping, "id": 999_999, "subject": XSS, "description": f"Body with {XSS} inside"}))
+            conn.execute(insert(Ticket.__table__).values(
+                {**ticket._mapping, "id": 999_998, "subject": PHISH, "description": f"Hello\n{PHISH}"}))
         yield miner
 
 
@@ -61,18 +64,36 @@ def empty(tmp_path: Path) -> Iterator[MinerApp]:
     yield from installed(make_app(f"sqlite:///{tmp_path / 'empty.db'}"))
 
 
-def page(name: str | None = None, *, signed_in: bool = True, period: str = "Last 30 days", **params: str) -> AppTest:
+def page(name: str | None = None, *, signed_in: bool = True, period: str = "Last 30 days",
+         user: dict | None = None, **params: str) -> AppTest:
     at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=60)
     at.session_state["period_choice"] = period
     if signed_in:
         at.session_state["authenticated"] = True
+    if user is not None:  # single sign-on: an [auth] section and this identity
+        at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+                              "client_id": "id", "client_secret": "secret",
+                              "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+        at.user = user
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
+    if not signed_in and name is None:
+        # AppTest runs a `pages/` app first through Streamlit's old folder discovery (the server never does:
+        # dashboard.py switches it off); our navigation then moves the session to the default page, and
+        # widgets are identified per page. One more run starts where a browser starts.
+        at.run()
     if name is not None:
         at.switch_page(f"pages/{name}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def everything_shown(at: AppTest) -> str:
+    """All text the page put on screen, whatever element shows it."""
+    parts = [texts(at)] + [str(h.proto.body) for h in at.get("html")] + [t.value for t in at.text]
+    parts += [df.value.to_string() for df in at.dataframe]
+    return "\n".join(parts)
 
 
 def texts(at: AppTest) -> str:
@@ -87,11 +108,28 @@ def texts(at: AppTest) -> str:
 
 def test_password_gate(empty: MinerApp) -> None:
     at = page(signed_in=False)
-    assert "Sign in" in [b.label for b in at.button] or at.text_input
+    assert [b.label for b in at.button] == ["Sign in"] and at.text_input[0].label == "Password"
     at.text_input[0].input("wrong")
     at.button[0].click().run()
     assert "Wrong password." in texts(at)
     at.text_input[0].input(PASSWORD)
+    at.button[0].click().run()
+    assert "Welcome to Product Issue Miner" in texts(at)
+
+
+def test_wrong_passwords_are_throttled_across_sessions(empty: MinerApp) -> None:
+    empty.login_throttle.clock = lambda: 1000.0  # time stands still while we guess
+    for attempt in range(empty.login_throttle.free_attempts):
+        at = page(signed_in=False)  # a fresh browser session each time
+        at.text_input[0].input(f"guess-{attempt}")
+        at.button[0].click().run()
+        assert "Wrong password." in texts(at)
+    at = page(signed_in=False)
+    at.text_input[0].input(PASSWORD)  # even the right one is not checked while the client must wait
+    at.button[0].click().run()
+    assert "Too many wrong passwords. Try again in" in texts(at)
+    assert "Welcome to Product Issue Miner" not in texts(at)
+    empty.login_throttle.clock = lambda: 10**9  # much later
     at.button[0].click().run()
     assert "Welcome to Product Issue Miner" in texts(at)
 
@@ -117,6 +155,35 @@ def test_pages_explain_what_to_do_when_there_is_no_data(empty: MinerApp, name: s
 
 
 # --- with data ----------------------------------------------------------------------------------
+
+
+# (the module-scoped `loaded` app stays installed from here on: tests that use `empty` come first)
+
+
+@pytest.mark.parametrize("name", ["overview", "clusters", "cluster", "tickets", "operations", "settings"])
+def test_every_page_opened_directly_asks_for_the_password_and_shows_nothing(loaded: MinerApp, name: str) -> None:
+    """A page run on its own (as Streamlit runs a `pages/` script before any navigation) is gated too."""
+    with loaded.engine.connect() as conn:
+        cluster_name = conn.execute(select(Cluster.name).where(Cluster.retired.is_(False))).scalars().first()
+        subject = conn.execute(select(Ticket.subject).where(Ticket.id == 999_998)).scalar_one()
+    at = page(name, signed_in=False, id="1", ticket="999998")
+    assert [b.label for b in at.button] == ["Sign in"]
+    shown = everything_shown(at)
+    assert cluster_name not in shown and subject not in shown and "Run history" not in shown
+    assert "Password" in [t.label for t in at.text_input]
+
+
+def test_single_sign_on_users_who_are_not_admins_cannot_use_settings_or_run_checks(loaded: MinerApp) -> None:
+    reader = {"is_logged_in": True, "email": "pm@acme.example", "name": "Pat PM"}
+    settings = page("settings", user=reader)
+    assert "Only admins can see the settings and run connection tests." in texts(settings)
+    assert not [b for b in settings.button if b.label.startswith("Test ")]
+    assert not settings.dataframe
+    operations = page("operations", user=reader)
+    labels = [b.label for b in operations.button]
+    assert "Check now" not in labels and "Run now" not in labels and "Sync" not in labels
+    signed_out = page("clusters", user={"is_logged_in": False})
+    assert [b.label for b in signed_out.button] == ["Sign in"] and not signed_out.dataframe
 
 
 def test_overview_shows_figures_charts_and_emerging(loaded: MinerApp) -> None:
@@ -147,7 +214,7 @@ def test_cluster_detail_triage_and_notes_persist(loaded: MinerApp) -> None:
         notes = conn.execute(select(ClusterNote.body).where(ClusterNote.cluster_id == cid)).scalars().all()
     assert status == "planned" and notes == ["Fix scheduled for 7.3 (JIRA-88)"]
     again = page("cluster", id=str(cid))  # a fresh session: still there
-    assert "Fix scheduled for 7.3" in texts(again)
+    assert "Fix scheduled for 7.3" in everything_shown(again)
 
 
 def test_cluster_detail_rejects_bad_edits(loaded: MinerApp) -> None:
@@ -164,8 +231,16 @@ def test_cluster_detail_rejects_bad_edits(loaded: MinerApp) -> None:
 def test_unknown_cluster_id_falls_back_with_a_message(loaded: MinerApp) -> None:
     at = page("cluster", id="987654")
     assert "no longer exists" in texts(at)
-    at = page("cluster", id="not-a-number")
-    assert "There is no cluster" in texts(at)
+    for wrong in ("not-a-number", "99999999999999999999", "-3"):
+        at = page("cluster", id=wrong)
+        assert "There is no cluster" in texts(at)
+
+
+def test_ticket_numbers_too_big_for_an_id_are_answered(loaded: MinerApp) -> None:
+    at = page("tickets", ticket="99999999999999999999")
+    assert "There is no ticket" in texts(at)
+    at.text_input(key="tk_text").input("99999999999999999999").run()
+    assert not at.exception and "No ticket matches" in texts(at)
 
 
 def test_tickets_search(loaded: MinerApp) -> None:
@@ -181,17 +256,20 @@ def test_operations_starts_runs_and_refuses_a_second_one(loaded: MinerApp) -> No
     at = page("operations")
     with loaded.engine.connect() as conn:
         before = conn.execute(select(TaskRun.id)).scalars().all()
-    next(b for b in at.button if b.label == "Sync").click().run()
-    next(b for b in at.button if b.label == "Analyze").click().run()  # while the sync may still run
-    with loaded.engine.connect() as conn:
-        after = conn.execute(select(TaskRun.__table__).where(TaskRun.id.not_in(before))).all()
-    assert after and after[0].kind == "sync" and after[0].trigger == "dashboard"
-    assert len(after) == 2 or "already running" in texts(at)
-    loaded.worker.wait(120)
+    gate = loaded.demo.faults.hold()  # the sync waits at its first Zendesk request: it is surely running
+    try:
+        next(b for b in at.button if b.label == "Sync").click().run()
+        assert gate.wait_until_held()
+        next(b for b in at.button if b.label == "Analyze").click().run()
+        assert "is already running" in texts(at)
+        with loaded.engine.connect() as conn:
+            after = conn.execute(select(TaskRun.__table__).where(TaskRun.id.not_in(before))).all()
+        assert [(r.kind, r.trigger, r.status) for r in after] == [("sync", "dashboard", "running")]
+    finally:
+        loaded.demo.faults.clear()
+        loaded.worker.wait(120)
     refreshed = page("operations")
     assert "Run history" in texts(refreshed) and refreshed.dataframe
-
-
 def test_operations_schedule_edit_validates(loaded: MinerApp) -> None:
     at = page("operations")
     cron = next(t for t in at.text_input if t.label.startswith("Cron"))
@@ -204,36 +282,49 @@ def test_operations_schedule_edit_validates(loaded: MinerApp) -> None:
 
 def test_settings_page_masks_secrets(loaded: MinerApp) -> None:
     at = page("settings")
-    shown = at.dataframe[0].value.to_string() + texts(at)
+    shown = everything_shown(at)
     assert SECRET_TOKEN not in shown and PASSWORD not in shown
-    assert "api" in shown.lower() and "•" in shown
+    rows = dict(zip(at.dataframe[0].value["setting"], at.dataframe[0].value["value"], strict=True))
+    assert rows["MINER_API_TOKEN"] == rows["MINER_DASHBOARD_PASSWORD"] == "••••••••"  # not even a few characters
 
 
-def test_ticket_text_is_escaped(loaded: MinerApp) -> None:
-    from pages.ui.shared import escape
+def test_credentials_inside_urls_are_not_shown(tmp_path: Path) -> None:
+    settings = Settings.load(env={"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "MINER_SOURCE": "zendesk",
+                                  "ZENDESK_BASE_URL": "https://bot:zd-secret-42@acme.zendesk.com",
+                                  "ZENDESK_OAUTH_TOKEN": "oauth-token-123",
+                                  "ANTHROPIC_BASE_URL": "https://user:gw-secret-7@gateway.example"},
+                             secrets_file=False)
+    shown = repr(settings.describe())
+    assert "zd-secret-42" not in shown and "gw-secret-7" not in shown and "oauth-token-123" not in shown
+    assert "https://bot:***@acme.zendesk.com" in shown
+    assert settings.zendesk_public_url == "https://acme.zendesk.com"  # what links and pages use
+    assert settings.zendesk_url == "https://bot:zd-secret-42@acme.zendesk.com"  # what the client uses
 
-    rendered = escape(XSS)
-    assert "<img" not in rendered and "&lt;img" in rendered
-    assert escape("**bold** [link](http://x)") == r"\*\*bold\*\* \[link\]\(http://x\)"
+
+@pytest.mark.parametrize("ticket_id", ["999999", "999998"])
+def test_ticket_text_is_shown_as_the_characters_it_is_made_of(loaded: MinerApp, ticket_id: str) -> None:
+    at = page("tickets", ticket=ticket_id, period="Last 120 days")
+    with loaded.engine.connect() as conn:
+        subject = conn.execute(select(Ticket.subject).where(Ticket.id == int(ticket_id))).scalar_one()
+    headings = [h.proto.body for h in at.get("html")]
+    assert f"<h3>{html.escape(subject)}</h3>" in headings  # every character escaped: no tag, no link
+    markdown = texts(at)  # everything Streamlit parses as Markdown
+    for fragment in ("www.phish.example", "evil.example", "<img"):
+        assert fragment not in markdown
 
 
 def test_operations_shows_the_running_run_then_its_outcome(loaded: MinerApp) -> None:
-    from miner.demo.server import DemoZendesk
-
-    with DemoZendesk(loaded.demo.dataset) as slow:
-        slow.faults.latency = 1.0
-        original = loaded.worker.ctx
-        loaded.worker.ctx = type(original)(original.settings, original.engine, demo_url=slow.url)
-        try:
-            run_id = loaded.worker.submit("sync", {"backfill_days": 30}, trigger="dashboard")
-            time.sleep(0.5)
-            at = page("operations")
-            bar = at.get("progress")
-            assert bar, "a progress bar while the run is going"
-            assert f"Sync #{run_id}" in bar[0].proto.text and "elapsed" in bar[0].proto.text
-            assert "Cancel run" in [b.label for b in at.button]
-        finally:
-            loaded.worker.wait(120)
-            loaded.worker.ctx = original
+    gate = loaded.demo.faults.hold()
+    try:
+        run_id = loaded.worker.submit("sync", {"backfill_days": 30}, trigger="dashboard")
+        assert gate.wait_until_held()  # the run is going, and stays where it is while we look
+        at = page("operations")
+        bar = at.get("progress")
+        assert bar, "a progress bar while the run is going"
+        assert f"Sync #{run_id}" in bar[0].proto.text and "elapsed" in bar[0].proto.text
+        assert "Cancel run" in [b.label for b in at.button]
+    finally:
+        loaded.demo.faults.clear()
+        loaded.worker.wait(120)
     done = page("operations")
     assert f"Sync #{run_id} completed" in texts(done)

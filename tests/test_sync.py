@@ -11,11 +11,12 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
+from miner.config import Settings
 from miner.demo.dataset import generate_dataset
-from miner.demo.server import DemoZendesk
-from miner.models import Comment, Organization, Ticket
+from miner.demo.server import MISSING, DemoZendesk
+from miner.models import Comment, Issue, Organization, SyncQuarantine, Ticket, TicketAnalysis
 from miner.progress import RunControl
 from miner.sync import SyncResult, read_state, run_sync
 from miner.zendesk import ZendeskClient, ZendeskConfigError, ZendeskProtocolError, ZendeskUnavailable
@@ -263,3 +264,255 @@ def test_sigkill_between_pages_then_resume_loses_and_duplicates_nothing(engine: 
         assert 0 < partial < len(zendesk.live_tickets())  # it really stopped half-way
         sync(engine, zendesk)
         assert_db_matches(engine, zendesk)
+
+
+# --- data hygiene: hostile text, quarantine, comment edits and redactions (issue 10) -------------------
+
+
+def quarantined(engine: Engine) -> dict[str, tuple[str, str]]:
+    """Quarantine entries: key -> (stream, error)."""
+    with engine.connect() as conn:
+        return {r.key: (r.stream, r.error) for r in conn.execute(select(SyncQuarantine.__table__))}
+
+
+def a_second_later(zendesk: DemoZendesk) -> None:
+    """Changes made from now on carry a later Zendesk timestamp than those made before (the export's
+    clock has one-second steps, and the cursor is already past the current second)."""
+    clock = zendesk.clock
+    zendesk.clock = lambda: clock() + 1
+
+
+@pytest.mark.parametrize("char", ["\x00", "\ud800", "\udfff"], ids=["nul", "lone-high-surrogate", "lone-low-surrogate"])
+def test_unstorable_characters_are_replaced_and_every_ticket_is_stored(engine: Engine, zendesk: DemoZendesk,
+                                                                       char: str) -> None:
+    """PostgreSQL refuses NUL in text; no database can encode a lone surrogate (and the JSON parser
+    refuses its escape). Both become U+FFFD, wherever they are."""
+
+    def hostile(text: str) -> str:
+        return f"{text} {char} and {char}{char} here"
+
+    org = next(iter(zendesk.dataset.organizations))
+    zendesk.rename_organization(org, hostile("Acme"))
+    bad = zendesk.add_ticket(hostile("Export fails"), hostile("The CSV export"), organization_id=org,
+                             tags=("billing", f"bad{char}tag"))
+    zendesk.add_comment(bad, hostile("Still broken"))
+
+    result = sync(engine, zendesk)
+
+    replaced = "{} \ufffd and \ufffd\ufffd here"  # U+FFFD, the replacement character (see README "Sync")
+    with engine.connect() as conn:
+        ticket = conn.execute(select(Ticket.__table__).where(Ticket.id == bad)).one()
+        bodies = set(conn.execute(select(Comment.body).where(Comment.ticket_id == bad)).scalars())
+        org_name = conn.execute(select(Organization.name).where(Organization.id == org)).scalar_one()
+        stored = conn.execute(select(func.count()).select_from(Ticket)).scalar_one()
+    assert (ticket.subject, ticket.description) == (replaced.format("Export fails"), replaced.format("The CSV export"))
+    assert ticket.tags == ["billing", "bad\ufffdtag"]
+    assert bodies == {replaced.format("The CSV export"), replaced.format("Still broken")}
+    assert org_name == replaced.format("Acme")
+    assert stored == len(zendesk.live_tickets()) and result.caught_up and result.quarantined == 0
+
+
+def test_invalid_ticket_is_quarantined_and_the_rest_of_its_page_is_stored(engine: Engine,
+                                                                          zendesk: DemoZendesk) -> None:
+    sync(engine, zendesk)
+    live = [t for t in zendesk.live_tickets().values() if not t.deleted]
+    zendesk.serve_out_of_format(live[0].id, id="abc")
+    zendesk.serve_out_of_format(live[1].id, status=MISSING)
+    zendesk.update_ticket(live[2].id, subject="Changed after the bad ones")
+    new_id = zendesk.add_ticket("Exports time out", "The CSV export never finishes.")
+
+    result = sync(engine, zendesk)
+
+    assert result.caught_up and result.quarantined == 2 and result.tickets_new == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(Ticket.subject).where(Ticket.id == live[2].id)).scalar_one() \
+            == "Changed after the bad ones"
+        assert conn.execute(select(Ticket.id).where(Ticket.id == new_id)).scalar_one() == new_id
+    held = quarantined(engine)
+    assert held[f"ticket:{live[1].id}"] == ("tickets", "not in the documented format: status: Field required")
+    assert held["ticket:abc"][1].startswith("not in the documented format: id: Input should be a valid integer")
+    again = sync(engine, zendesk)  # the cursor moved past them: the next run neither fails nor re-reads them
+    assert again.caught_up and again.tickets_new == again.tickets_updated == 0 and len(quarantined(engine)) == 2
+
+
+def test_fixing_a_quarantined_ticket_in_zendesk_stores_it_and_clears_the_quarantine(
+        engine: Engine, zendesk: DemoZendesk) -> None:
+    sync(engine, zendesk)
+    ticket = next(t for t in zendesk.live_tickets().values() if not t.deleted)
+    zendesk.serve_out_of_format(ticket.id, status=MISSING, subject="Half-saved")
+    sync(engine, zendesk)
+    assert list(quarantined(engine)) == [f"ticket:{ticket.id}"]
+
+    a_second_later(zendesk)
+    zendesk.serve_in_format(ticket.id)
+    zendesk.update_ticket(ticket.id, subject="Fixed in Zendesk")
+    result = sync(engine, zendesk)
+
+    assert result.quarantine_released == 1 and quarantined(engine) == {}
+    with engine.connect() as conn:
+        assert conn.execute(select(Ticket.subject).where(Ticket.id == ticket.id)).scalar_one() == "Fixed in Zendesk"
+
+
+def test_row_the_database_refuses_is_quarantined_and_the_rest_of_its_page_is_stored(
+        engine: Engine, zendesk: DemoZendesk) -> None:
+    sync(engine, zendesk)
+    live = [t for t in zendesk.live_tickets().values() if not t.deleted]
+    zendesk.serve_out_of_format(live[0].id, requester_id=2**64)  # valid JSON, too big for BIGINT
+    zendesk.update_ticket(live[1].id, subject="Stored beside the refused one")
+
+    result = sync(engine, zendesk)
+
+    assert result.caught_up and result.quarantined == 1 and result.tickets_updated == 1
+    (stream, error), = quarantined(engine).values()
+    assert stream == "tickets" and error.startswith("refused by the database: ")
+    with engine.connect() as conn:
+        assert conn.execute(select(Ticket.subject).where(Ticket.id == live[1].id)).scalar_one() \
+            == "Stored beside the refused one"
+
+
+def test_invalid_comment_is_quarantined_and_the_other_comments_are_stored(engine: Engine,
+                                                                          zendesk: DemoZendesk) -> None:
+    sync(engine, zendesk)
+    ticket = next(t for t in zendesk.live_tickets().values() if not t.deleted)
+    before = zendesk.add_comment(ticket.id, "First reply")
+    zendesk.serve_comment_out_of_format(before, created_at="yesterday")
+    after = zendesk.add_comment(ticket.id, "Second reply")
+
+    result = sync(engine, zendesk)
+
+    assert result.caught_up and result.comments == 1 and result.quarantined == 1
+    assert list(quarantined(engine)) == [f"comment:{before}"]
+    with engine.connect() as conn:
+        assert conn.execute(select(Comment.body).where(Comment.id == after)).scalar_one() == "Second reply"
+
+
+def test_quarantine_is_listed_by_status(engine: Engine, zendesk: DemoZendesk, settings) -> None:
+    from miner.cli import render_status
+    from miner.status import collect_status
+
+    sync(engine, zendesk)
+    ticket = next(t for t in zendesk.live_tickets().values() if not t.deleted)
+    zendesk.serve_out_of_format(ticket.id, status=MISSING)
+    sync(engine, zendesk)
+
+    status = collect_status(settings, engine)
+
+    assert status["quarantine"]["count"] == 1
+    (entry,) = status["quarantine"]["objects"]
+    assert (entry["object_type"], entry["object_id"], entry["count"]) == ("ticket", str(ticket.id), 1)
+    assert f'"id":{ticket.id}' in entry["excerpt"].replace(" ", "")
+    assert f"ticket {ticket.id} (tickets, seen 1x): not in the documented format: status: Field required" \
+        in render_status(status)
+
+
+def analysed(engine: Engine, tmp_db_settings) -> None:
+    from miner.analysis.analyze import analyze_pending
+
+    analyze_pending(engine, tmp_db_settings, batch_size=5000)
+
+
+def ticket_with_quoted_issue(engine: Engine, zendesk: DemoZendesk) -> tuple[int, int, str]:
+    """A ticket whose issue quotes its opening message: (ticket id, first comment id, a quoted word)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(Issue.ticket_id, Issue.representative_quote)).all()
+    for ticket_id, quote in rows:
+        ticket = zendesk.live_tickets()[ticket_id]
+        everything = " ".join([ticket.subject, *(c.body for c in ticket.comments)])
+        words = [w for w in quote.split() if len(w) >= 6 and w.isalpha() and everything.count(w) == 1]
+        if words and quote in ticket.comments[0].body:
+            return ticket_id, ticket.comments[0].id, words[0]
+    raise AssertionError("no issue quotes an opening message")
+
+
+def test_comment_redaction_reaches_the_comments_and_the_issues(engine: Engine, zendesk: DemoZendesk,
+                                                               database_url: str) -> None:
+    settings = Settings.load(env={"DATABASE_URL": database_url}, secrets_file=False)
+    sync(engine, zendesk)
+    analysed(engine, settings)
+    ticket_id, comment_id, secret = ticket_with_quoted_issue(engine, zendesk)
+
+    zendesk.redact_comment(ticket_id, comment_id, secret)
+    result = sync(engine, zendesk)
+
+    redacted = zendesk.live_tickets()[ticket_id].comments[0].body
+    assert "▇" * len(secret) in redacted
+    with engine.connect() as conn:
+        body = conn.execute(select(Comment.body).where(Comment.id == comment_id)).scalar_one()
+        description = conn.execute(select(Ticket.description).where(Ticket.id == ticket_id)).scalar_one()
+        issues = conn.execute(select(Issue.summary, Issue.detail, Issue.representative_quote)
+                              .where(Issue.ticket_id == ticket_id)).all()
+        pending = conn.execute(select(func.count()).select_from(TicketAnalysis)
+                               .where(TicketAnalysis.ticket_id == ticket_id)).scalar_one()
+    assert body == description == redacted
+    assert issues == [] and pending == 0  # the issues quoting the old text are gone; analysed again next
+    assert result.comments_updated == 1 and result.reanalysis_queued == 1
+    analysed(engine, settings)
+    with engine.connect() as conn:
+        texts = " ".join(" ".join(r) for r in conn.execute(
+            select(Issue.summary, Issue.detail, Issue.representative_quote).where(Issue.ticket_id == ticket_id)))
+    assert secret not in texts
+
+
+def test_comment_made_private_in_zendesk_becomes_an_internal_note(engine: Engine, zendesk: DemoZendesk) -> None:
+    sync(engine, zendesk)
+    ticket = next(t for t in zendesk.live_tickets().values() if not t.deleted and len(t.comments) > 1)
+    comment = next(c for c in ticket.comments[1:] if c.public)
+
+    zendesk.make_comment_private(ticket.id, comment.id)
+    result = sync(engine, zendesk)
+
+    with engine.connect() as conn:
+        assert conn.execute(select(Comment.public).where(Comment.id == comment.id)).scalar_one() is False
+    assert_db_matches(engine, zendesk)
+    assert result.comments_updated == 1
+
+
+def test_backfill_rereading_a_changed_comment_updates_its_body(engine: Engine, zendesk: DemoZendesk) -> None:
+    sync(engine, zendesk)
+    ticket = next(t for t in zendesk.live_tickets().values() if not t.deleted)
+    with engine.begin() as conn:  # what we stored differs from what Zendesk holds now
+        conn.execute(update(Comment.__table__).where(Comment.id == ticket.comments[0].id)
+                     .values(body="text that was edited away"))
+
+    result = sync(engine, zendesk, backfill_days=EVERYTHING)
+
+    assert_db_matches(engine, zendesk)
+    assert result.comments == 0 and result.comments_updated == 1
+
+
+def test_comment_row_the_database_refuses_is_quarantined_and_the_other_comments_are_stored(
+        engine: Engine, zendesk: DemoZendesk) -> None:
+    sync(engine, zendesk)
+    ticket = next(t for t in zendesk.live_tickets().values() if not t.deleted)
+    refused = zendesk.add_comment(ticket.id, "Written by an author id too big for BIGINT")
+    zendesk.serve_comment_out_of_format(refused, author_id=2**64)
+    stored = zendesk.add_comment(ticket.id, "Stored beside it")
+
+    result = sync(engine, zendesk)
+
+    assert result.caught_up and result.comments == 1 and result.quarantined == 1
+    (key, (stream, error)), = quarantined(engine).items()
+    assert (key, stream) == (f"comment:{refused}", "ticket_events") and error.startswith("refused by the database")
+    with engine.connect() as conn:
+        assert conn.execute(select(Comment.body).where(Comment.id == stored)).scalar_one() == "Stored beside it"
+
+
+def test_redaction_whose_reread_fails_is_quarantined_and_applied_by_the_next_sync(
+        engine: Engine, zendesk: DemoZendesk) -> None:
+    sync(engine, zendesk)
+    ticket = next(t for t in zendesk.live_tickets().values() if not t.deleted)
+    secret = ticket.comments[0].body.split()[0]
+    zendesk.redact_comment(ticket.id, ticket.comments[0].id, secret)
+    comments_path = f"/api/v2/tickets/{ticket.id}/comments.json"
+    zendesk.faults.server_error(3, paths=(comments_path,))
+
+    first = sync(engine, zendesk, client={"max_attempts": 3})  # the re-read gives up; the sync goes on
+
+    assert first.caught_up and first.quarantined == 1
+    (key, (stream, error)), = quarantined(engine).items()
+    assert (key, stream) == (f"comment_redaction:{ticket.id}", "ticket_events") and "failed 3 times" in error
+    second = sync(engine, zendesk)
+    assert second.quarantine_released == 1 and quarantined(engine) == {}
+    with engine.connect() as conn:
+        body = conn.execute(select(Comment.body).where(Comment.id == ticket.comments[0].id)).scalar_one()
+    assert body == zendesk.live_tickets()[ticket.id].comments[0].body and "▇" in body

@@ -7,15 +7,18 @@
   persist the batch id, poll, collect by custom_id. Batches left open by a stopped process are
   collected by the next run before anything else.
 
-Cancellation and the per-run budget stop new work; answers already in flight are still stored.
+Cancellation, the per-run budget and too many failures stop new work; answers already in flight
+are still stored. A run in which more than MINER_ANALYZE_MAX_FAILURE_RATE of the tickets failed
+(once at least MIN_ATTEMPTS_FOR_FAILURE_RATE were tried, or all of them) fails (`check_failure_rate`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -30,7 +33,8 @@ from miner.analysis.schema import TicketResult, Usage
 from miner.analysis.taxonomy import Taxonomy, load_taxonomy
 from miner.analysis.ticket_text import TicketForAnalysis
 from miner.config import Settings
-from miner.progress import Cancelled, RunControl
+from miner.errors import MinerError
+from miner.progress import Cancelled, RunControl, StopSignal
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,11 @@ LOAD_CHUNK = 100
 BATCH_CHUNK = 10_000
 BATCH_POLL_SECONDS = 10.0
 STORE_LINGER = 0.02  # seconds to wait for more answers before a write; bounds what a crash can lose
+MIN_ATTEMPTS_FOR_FAILURE_RATE = 10  # judge the failure rate only on this many tickets (or all, if fewer)
+
+
+class AnalysisFailed(MinerError):
+    """Too many tickets of a run failed analysis: the run fails instead of reporting success."""
 
 
 class Analyzer(Protocol):
@@ -71,10 +80,29 @@ class AnalyzeResult:
     pending_after: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    most_common_error: str | None = None
+    _errors: Counter[str] = field(default_factory=Counter, repr=False)
 
     def add_counts(self, counts: dict[str, int]) -> None:
         for key in ("analyzed", "issues", "no_issue", "failed", "needs_review"):
             setattr(self, key, getattr(self, key) + counts.get(key, 0))
+
+    def add_errors(self, errors: list[str]) -> None:
+        self._errors.update(errors)
+        if self._errors:
+            message, times = self._errors.most_common(1)[0]
+            self.most_common_error = f"{message} ({times}×)"
+
+    @property
+    def attempted(self) -> int:
+        return self.analyzed + self.failed + self.needs_review
+
+    def too_many_failures(self, max_rate: float) -> bool:
+        """More than `max_rate` of the tickets tried failed, judged on enough of them."""
+        attempted = self.attempted
+        if attempted == 0 or attempted < min(MIN_ATTEMPTS_FOR_FAILURE_RATE, self.tickets):
+            return False
+        return (self.failed + self.needs_review) / attempted > max_rate
 
     def add_usage(self, usage: Usage) -> None:
         self.input_tokens += usage.input_tokens
@@ -87,7 +115,21 @@ class AnalyzeResult:
             self.llm_cost_usd = round(self.llm_cost_usd + usage.cost_usd, 6)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("_errors")
+        return data
+
+
+def check_failure_rate(result: AnalyzeResult, max_rate: float) -> None:
+    """Raise AnalysisFailed when more than `max_rate` of the tickets tried failed."""
+    if not result.too_many_failures(max_rate):
+        return
+    failed = result.failed + result.needs_review
+    raise AnalysisFailed(
+        f"analysis failed for {failed} of {result.attempted} tickets ({failed / result.attempted:.0%}), "
+        f"above MINER_ANALYZE_MAX_FAILURE_RATE ({max_rate:.0%}); most common error: "
+        f"{result.most_common_error}. Failed tickets are tried again by the next run."
+    )
 
 
 def make_analyzer(settings: Settings, taxonomy: Taxonomy, control: RunControl) -> Analyzer:
@@ -154,6 +196,7 @@ class _Job:
         self.engine, self.settings, self.taxonomy = engine, settings, taxonomy
         self.analyzer, self.control, self.run_id, self.result = analyzer, control, run_id, result
         self.budget = settings.run_budget_usd
+        self.max_failure_rate = settings.analyze_max_failure_rate
 
     # --- storing ------------------------------------------------------------------------------
     def store(self, pairs: list[tuple[TicketForAnalysis, TicketResult]], *, via_batch: bool = False) -> None:
@@ -167,6 +210,7 @@ class _Job:
                 record_calls=self.analyzer.name == "claude", via_batch=via_batch,
             )
         self.result.add_counts(counts)
+        self.result.add_errors([r.error for _, r in pairs if r.error])
         for _, r in pairs:
             self.result.add_usage(r.usage)
         self.control.advance(len(pairs), message=self._message())
@@ -186,6 +230,17 @@ class _Job:
             return True
         return False
 
+    def failing(self) -> bool:
+        """Too many failures so far: stop sending tickets (the run then fails, see do_analyze)."""
+        if not self.result.too_many_failures(self.max_failure_rate):
+            return False
+        note = (f"stopped after {self.result.attempted} tickets: more than "
+                f"{self.max_failure_rate:.0%} failed (MINER_ANALYZE_MAX_FAILURE_RATE)")
+        if note not in self.result.notes:
+            self.result.notes.append(note)
+            log.warning("analysis %s", note)
+        return True
+
     def tickets(self, ids: list[int]) -> Iterator[TicketForAnalysis]:
         for start in range(0, len(ids), LOAD_CHUNK):
             yield from store.load_tickets(self.engine, ids[start:start + LOAD_CHUNK])
@@ -199,6 +254,8 @@ class _Job:
             if len(chunk) >= OFFLINE_CHUNK:
                 self.store(chunk)
                 chunk = []
+                if self.failing():
+                    break
         self.store(chunk)
 
     # --- Claude, one request per ticket -------------------------------------------------------
@@ -207,32 +264,38 @@ class _Job:
         in_flight: dict[Future[TicketResult], TicketForAnalysis] = {}
         stop_reason: BaseException | None = None
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="claude") as pool:
-            while True:
-                while stop_reason is None and len(in_flight) < concurrency * 2:
-                    if self.control.cancelled or self.over_budget():
+            try:
+                while True:
+                    while stop_reason is None and len(in_flight) < concurrency * 2:
+                        if self.control.cancelled or self.over_budget() or self.failing():
+                            break
+                        ticket = next(queue, None)
+                        if ticket is None:
+                            break
+                        in_flight[pool.submit(self.analyzer.analyze, ticket)] = ticket
+                    if not in_flight:
                         break
-                    ticket = next(queue, None)
-                    if ticket is None:
-                        break
-                    in_flight[pool.submit(self.analyzer.analyze, ticket)] = ticket
-                if not in_flight:
-                    break
-                finished, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
-                if finished and len(finished) < len(in_flight):
-                    # answers arrive in bursts: a short linger stores several per transaction
-                    more, _ = wait([f for f in in_flight if f not in finished], timeout=STORE_LINGER,
-                                   return_when=FIRST_COMPLETED)
-                    finished |= more
-                done: list[tuple[TicketForAnalysis, TicketResult]] = []
-                for future in finished:
-                    ticket = in_flight.pop(future)
-                    try:
-                        done.append((ticket, future.result()))
-                    except (FatalAnalysisError, Cancelled) as exc:
-                        stop_reason = stop_reason or exc  # drain what is in flight, then stop
-                        if isinstance(exc, FatalAnalysisError):
-                            self.control.cancel()  # wake workers waiting in a retry
-                self.store(done)
+                    finished, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
+                    if finished and len(finished) < len(in_flight):
+                        # answers arrive in bursts: a short linger stores several per transaction
+                        more, _ = wait([f for f in in_flight if f not in finished], timeout=STORE_LINGER,
+                                       return_when=FIRST_COMPLETED)
+                        finished |= more
+                    done: list[tuple[TicketForAnalysis, TicketResult]] = []
+                    for future in finished:
+                        ticket = in_flight.pop(future)
+                        try:
+                            done.append((ticket, future.result()))
+                        except (FatalAnalysisError, Cancelled) as exc:
+                            stop_reason = stop_reason or exc  # drain what is in flight, then stop
+                            if isinstance(exc, FatalAnalysisError):
+                                self.control.cancel()  # wake workers waiting in a retry
+                    self.store(done)
+            except (StopSignal, KeyboardInterrupt):  # the pool waits for its requests anyway: keep
+                self.control.cancel()                # the answers already paid for, then stop
+                self.store([(in_flight[f], f.result()) for f in as_completed(in_flight)
+                            if f.exception() is None])
+                raise
         if stop_reason is not None:
             raise stop_reason
         self.control.check()

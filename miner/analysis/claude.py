@@ -7,7 +7,9 @@ the taxonomy and validated again on arrival (refusals and `max_tokens` stops are
 Errors: 429 waits for `retry-after` (capped) unless it is a spend limit, which stops the run; bursts
 of 529 "overloaded" trip a circuit breaker that pauses every worker; 5xx and connection errors are
 retried with backoff; other 4xx fail the ticket without a retry; 401/403/404 stop the run because a
-setting is wrong. The SDK's own retries are off so that this policy is the only one.
+setting is wrong. When no request has succeeded for `max_stall` seconds while retrying (a storm of
+429/529/5xx), the run stops instead of waiting on. The SDK's own retries are off so that this
+policy is the only one.
 """
 
 from __future__ import annotations
@@ -44,12 +46,17 @@ MAX_OUTPUT_TOKENS = 1500
 MAX_RETRY_AFTER = 60.0
 MAX_TRANSIENT_RETRIES = 4
 MAX_RATE_LIMIT_RETRIES = 8
+MAX_STALL_SECONDS = 600.0  # retrying this long without one successful answer: stop the run
 SPEND_LIMIT_MARKERS = ("usage limit", "spend limit", "spending limit", "credit balance")
 SPEND_LIMIT_CODES = ("enforced_spend_limit_reached", "contract_spend_limit_reached")
 
 
 class FatalAnalysisError(MinerError):
-    """Stops the whole run: a setting is wrong or the account cannot spend more."""
+    """Stops the whole run: a setting is wrong, the account cannot spend more, or Claude is down."""
+
+
+class ClaudeConfigError(FatalAnalysisError):
+    """401/403/404: ANTHROPIC_API_KEY or MINER_CLAUDE_MODEL has to change; retrying will not help."""
 
 
 class CircuitBreaker:
@@ -66,6 +73,7 @@ class CircuitBreaker:
         self._open_until = 0.0
         self._lock = threading.Lock()
         self.trips = 0
+        self._last_success = time.monotonic()  # shared by every worker: the run's "stalled since"
 
     @property
     def is_open(self) -> bool:
@@ -96,6 +104,11 @@ class CircuitBreaker:
     def record_success(self) -> None:
         with self._lock:
             self._pause = self.base_pause
+            self._last_success = time.monotonic()
+
+    def stalled_for(self) -> float:
+        """Seconds since the last successful answer (or since the run started)."""
+        return time.monotonic() - self._last_success
 
 
 class ClaudeAnalyzer:
@@ -114,6 +127,7 @@ class ClaudeAnalyzer:
         token_budget: int = 1500,
         timeout: float = 120.0,
         breaker: CircuitBreaker | None = None,
+        max_stall: float = MAX_STALL_SECONDS,
     ) -> None:
         self.model = model
         self.taxonomy = taxonomy
@@ -127,6 +141,7 @@ class ClaudeAnalyzer:
         self.system = [{"type": "text", "text": system_prompt(taxonomy),
                         "cache_control": {"type": "ephemeral"}}]
         self.breaker = breaker or CircuitBreaker(control)
+        self.max_stall = max_stall
         if prices.price(model) is None:
             log.warning("no price for %s in the price table (MINER_PRICES): costs will show as unknown",
                         model)
@@ -162,16 +177,16 @@ class ClaudeAnalyzer:
                 rate_limited += 1
                 if rate_limited > MAX_RATE_LIMIT_RETRIES:
                     return _failed(ticket.id, "rate limited too many times in a row", "error")
-                self.control.sleep(retry_after(exc, default=2.0 * rate_limited))
+                self._wait(retry_after(exc, default=2.0 * rate_limited), "429 (rate limited)")
                 continue
             except anthropic.AuthenticationError:
-                raise FatalAnalysisError("Anthropic rejected ANTHROPIC_API_KEY (401).") from None
+                raise ClaudeConfigError("Anthropic rejected ANTHROPIC_API_KEY (401).") from None
             except anthropic.PermissionDeniedError as exc:
-                raise FatalAnalysisError(
+                raise ClaudeConfigError(
                     f"ANTHROPIC_API_KEY may not use {self.model} (403: {api_message(exc)})."
                 ) from None
             except anthropic.NotFoundError:
-                raise FatalAnalysisError(
+                raise ClaudeConfigError(
                     f"Model {self.model!r} not found (404): check MINER_CLAUDE_MODEL."
                 ) from None
             except anthropic.APIStatusError as exc:
@@ -180,12 +195,13 @@ class ClaudeAnalyzer:
                     transient += 1
                     if transient > MAX_TRANSIENT_RETRIES * 3:
                         return _failed(ticket.id, "Claude stayed overloaded", "error")
+                    self._wait(0.0, "529 (overloaded)")
                     continue
                 if exc.status_code >= 500:
                     transient += 1
                     if transient > MAX_TRANSIENT_RETRIES:
                         return _failed(ticket.id, f"Claude API error {exc.status_code}", "error")
-                    self.control.sleep(random.uniform(0, min(30.0, 2.0**transient)))
+                    self._wait(random.uniform(0, min(30.0, 2.0**transient)), f"{exc.status_code}")
                     continue
                 if is_spend_limit(exc):  # a workspace usage limit arrives as a 400
                     raise FatalAnalysisError(
@@ -199,10 +215,20 @@ class ClaudeAnalyzer:
                 transient += 1
                 if transient > MAX_TRANSIENT_RETRIES:
                     return _failed(ticket.id, f"cannot reach the Claude API ({exc})", "error")
-                self.control.sleep(random.uniform(0, min(30.0, 2.0**transient)))
+                self._wait(random.uniform(0, min(30.0, 2.0**transient)), "with connection errors")
                 continue
             self.breaker.record_success()
             return self.read_message(ticket.id, text, message, batch=False)
+
+    def _wait(self, seconds: float, answer: str) -> None:
+        """A retry wait, cut short by the run's stall limit; past it the run stops."""
+        stalled = self.breaker.stalled_for()
+        if stalled >= self.max_stall:
+            raise FatalAnalysisError(
+                f"Claude kept answering {answer} for {stalled:.0f} s without one successful answer; "
+                "the run stops. Tickets not analysed stay pending for the next run."
+            )
+        self.control.sleep(min(seconds, self.max_stall - stalled))
 
     # --- response -----------------------------------------------------------------------------
     def read_message(self, ticket_id: int, text: str, message: Any, *, batch: bool) -> TicketResult:

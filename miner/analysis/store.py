@@ -129,16 +129,18 @@ def store_results(
             "cost_usd": (prev.cost_usd if prev else 0.0) + (u.cost_usd or 0.0),
         }
         if result.ok:
-            row.update(state="done", issue_count=len(result.issues), no_issue_reason=result.no_issue_reason,
-                       last_error=None, analyzed_at=now)
+            row.update(state="done", issue_count=len(result.issues),
+                       no_issue_reason=db.storable(result.no_issue_reason), last_error=None, analyzed_at=now)
             counts["analyzed"] += 1
             counts["issues"] += len(result.issues)
             counts["no_issue"] += 0 if result.issues else 1
+            text = db.storable  # Claude's words and quotes copied from ticket text: no NUL, no lone surrogate
             for issue in result.issues:
                 issue_rows.append({
-                    "ticket_id": ticket.id, "category": issue.category, "subcategory": issue.subcategory,
-                    "issue_type": issue.issue_type, "severity": issue.severity, "summary": issue.summary,
-                    "detail": issue.detail, "representative_quote": issue.representative_quote,
+                    "ticket_id": ticket.id, "category": text(issue.category),
+                    "subcategory": text(issue.subcategory), "issue_type": text(issue.issue_type),
+                    "severity": text(issue.severity), "summary": text(issue.summary),
+                    "detail": text(issue.detail), "representative_quote": text(issue.representative_quote),
                     "confidence": issue.confidence, "ticket_created_at": ticket.created_at,
                     "organization_id": ticket.organization_id, "requester_id": ticket.requester_id,
                     "created_at": now, "updated_at": now,
@@ -146,7 +148,7 @@ def store_results(
         else:
             gave_up = attempts >= max_attempts
             row.update(state="needs_review" if gave_up else "failed", issue_count=0,
-                       no_issue_reason=None, last_error=(result.error or "")[:2000], analyzed_at=None)
+                       no_issue_reason=None, last_error=db.storable((result.error or "")[:2000]), analyzed_at=None)
             counts["needs_review" if gave_up else "failed"] += 1
         analysis_rows.append(row)
         if record_calls:
@@ -178,6 +180,21 @@ def forget_issues(conn: Connection, ticket_ids: Sequence[int]) -> int:
     if days:
         db.upsert(conn, dirty_t, [{"day": d} for d in days], key=["day"])
     return conn.execute(delete(issues_t).where(issues_t.c.ticket_id.in_(list(ticket_ids)))).rowcount
+
+
+def requeue_for_analysis(conn: Connection, ticket_ids: Sequence[int]) -> int:
+    """What the analyzer reads of these tickets changed in Zendesk (a redaction, an edit, a comment made
+    private): their issues go, since they may quote or paraphrase text that is no longer there, and the
+    tickets are analysed again. Returns how many analysed tickets went back to the queue.
+
+    A ticket in an open Message Batch keeps its state: the batch result is checked against the current
+    text when it is collected (quotes must still be verbatim).
+    """
+    if not ticket_ids:
+        return 0
+    forget_issues(conn, ticket_ids)
+    return int(conn.execute(delete(analyses_t).where(analyses_t.c.ticket_id.in_(list(ticket_ids)),
+                                                     analyses_t.c.state != "batched")).rowcount)
 
 
 # --- batches ------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 It serves the generated demo dataset (`miner.demo.dataset`) in Zendesk's own JSON shapes, so demo
 mode runs the production client unchanged. It is also the test double: fault switches (429 storms,
-5xx, malformed JSON, slow answers, dropped connections, a stuck cursor), optional credential checks,
-an incremental-export rate limit like Zendesk's, live mutations (new comments, updates, deletions)
-and a request log.
+5xx, malformed JSON, slow answers, dropped connections, a stuck cursor, a gate that holds requests),
+optional credential checks, an incremental-export rate limit like Zendesk's, live mutations (new comments, updates, deletions,
+comment redactions and privacy changes, organisation renames), tickets served out of format (to test
+the sync's quarantine) and a request log. Text is served as given, hostile characters included (NUL,
+lone surrogates), escaped in the JSON as Zendesk does.
 
 Endpoints: GET /api/v2/incremental/tickets/cursor.json, GET /api/v2/incremental/tickets.json,
 GET /api/v2/incremental/ticket_events.json, GET /api/v2/users/me.json, GET /api/v2/tickets/{id}.json,
@@ -34,6 +36,7 @@ from miner.demo.dataset import DemoComment, DemoDataset, DemoTicket, generate_da
 log = logging.getLogger(__name__)
 
 WITHHELD_SECONDS = 60  # Zendesk leaves out the most recent minute of every incremental export
+MISSING: Any = object()  # `serve_out_of_format(id, status=MISSING)`: leave the field out
 MAX_PAGE = 1000
 
 
@@ -55,13 +58,74 @@ class _Fault:
     paths: tuple[str, ...] = ()  # empty = any path
 
 
+class Gate:
+    """Holds matching requests until whoever drives the server lets them through, one at a time or all.
+
+    It makes the in-between states of a run observable: while a request waits here, the run that sent it
+    stays exactly where it is, however fast the rest of it would be.
+    """
+
+    def __init__(self, paths: tuple[str, ...] = ()) -> None:
+        self.paths = paths  # empty = every path
+        self.waiting = 0  # requests held right now
+        self.passed = 0  # requests let through so far
+        self._allowed = 0
+        self._open = False
+        self._cond = threading.Condition()
+
+    def matches(self, path: str) -> bool:
+        return not self.paths or path in self.paths
+
+    def enter(self) -> None:
+        with self._cond:
+            self.waiting += 1
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._open or self._allowed > 0)
+            if not self._open:
+                self._allowed -= 1
+            self.waiting -= 1
+            self.passed += 1
+            self._cond.notify_all()
+
+    def release(self, n: int = 1) -> None:
+        """Let the next `n` matching requests through (held ones first)."""
+        with self._cond:
+            self._allowed += n
+            self._cond.notify_all()
+
+    def open(self) -> None:
+        """Let everything through from now on."""
+        with self._cond:
+            self._open = True
+            self._cond.notify_all()
+
+    def step(self, timeout: float = 60.0) -> bool:
+        """Let one held request through; True once the request after it is held (False: none came)."""
+        with self._cond:
+            passed = self.passed
+            self._allowed += 1
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: self.passed > passed and self.waiting > 0, timeout)
+
+    def wait_until_held(self, n: int = 1, timeout: float = 60.0) -> bool:
+        """Block until `n` requests are waiting at the gate; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.waiting >= n, timeout)
+
+
 @dataclass
 class Faults:
     """Switches for misbehaviour; queued faults are consumed one per matching request."""
 
     latency: float = 0.0
+    gate: Gate | None = None
     _queue: deque[_Fault] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hold(self, paths: tuple[str, ...] = ()) -> Gate:
+        """From now on, matching requests wait at the returned gate until it lets them through."""
+        self.gate = Gate(paths)
+        return self.gate
 
     def rate_limit(
         self, n: int, *, retry_after: str | None = "1", status: int = 429, body: str = "json",
@@ -89,6 +153,9 @@ class Faults:
         with self._lock:
             self._queue.clear()
         self.latency = 0.0
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate.open()
 
     def _push(self, n: int, fault: _Fault) -> None:
         with self._lock:
@@ -113,6 +180,7 @@ class _Event:
     ticket_id: int
     comment: DemoComment | None  # None = a status-change event without a comment
     status: str | None = None
+    children: tuple[dict[str, Any], ...] = ()  # other child events (redaction, privacy change)
 
 
 class _Store:
@@ -194,6 +262,29 @@ class _Store:
             self.tickets[ticket_id] = replace(self.tickets[ticket_id], deleted=True)
             self._move(ticket_id, at)
 
+    def change_comment(self, ticket_id: int, comment_id: int, at: int, child: dict[str, Any],
+                       **changes: Any) -> DemoComment:
+        """Change a comment in place (as Zendesk does: every export shows it as it is now) and log the
+        audit event `child` for it."""
+        with self.lock:
+            ticket = self.tickets[ticket_id]
+            comments = list(ticket.comments)
+            index = next((i for i, c in enumerate(comments) if c.id == comment_id), None)
+            if index is None:
+                raise KeyError(f"ticket {ticket_id} has no comment {comment_id}")
+            comments[index] = changed = replace(comments[index], **changes)
+            when = datetime.fromtimestamp(at, UTC)
+            fields: dict[str, Any] = {"comments": tuple(comments), "updated_at": when}
+            if index == 0:  # the description is the first comment
+                fields["description"] = changed.body
+            self.tickets[ticket_id] = replace(ticket, **fields)
+            for event in self.event_data.values():
+                if event.comment is not None and event.comment.id == comment_id:
+                    event.comment = changed
+            self._add_event(_Event(at, 0, ticket_id, None, children=(child,)))
+            self._move(ticket_id, at)
+            return changed
+
     def add_ticket(self, subject: str, description: str, *, at: int, **fields: Any) -> int:
         with self.lock:
             self._next_ticket_id += 1
@@ -253,6 +344,9 @@ class DemoZendesk:
         self.clock = clock
         self.forbidden = False
         self.requests: list[RecordedRequest] = []
+        self.organization_names: dict[int, str] = {}  # renames, over the dataset's names
+        self.out_of_format: dict[int, dict[str, Any]] = {}  # ticket id -> fields served instead (MISSING = left out)
+        self.comments_out_of_format: dict[int, dict[str, Any]] = {}  # comment id -> fields in the event export
         self._recent_incremental: deque[float] = deque()
         self._host, self._port = host, port
         self._server: ThreadingHTTPServer | None = None
@@ -306,6 +400,54 @@ class DemoZendesk:
 
     def add_ticket(self, subject: str, description: str, **fields: Any) -> int:
         return self.store.add_ticket(subject, description, at=self._visible_now(), **fields)
+
+    def redact_comment(self, ticket_id: int, comment_id: int, text: str) -> None:
+        """Redact `text` from a comment as Zendesk does: each character becomes "▇", and the ticket
+        events get a "Comment redaction event" naming the comment (not the text)."""
+        with self.store.lock:
+            comment = next(c for c in self.store.tickets[ticket_id].comments if c.id == comment_id)
+            if text not in comment.body:
+                raise ValueError(f"comment {comment_id} does not contain {text!r}")
+            body = comment.body.replace(text, "▇" * len(text))
+            self.store.change_comment(ticket_id, comment_id, self._visible_now(),
+                                      {"event_type": "CommentRedactionEvent", "comment_id": comment_id},
+                                      body=body)
+
+    def make_comment_private(self, ticket_id: int, comment_id: int, public: bool = False) -> None:
+        """Turn a comment into an internal note (or back): a "Comment privacy change event"."""
+        self.store.change_comment(ticket_id, comment_id, self._visible_now(),
+                                  {"event_type": "CommentPrivacyChange", "comment_id": comment_id,
+                                   "public": public}, public=public)
+
+    def rename_organization(self, organization_id: int, name: str) -> None:
+        """Served with the next export page that holds one of the organisation's tickets."""
+        self.organization_names[organization_id] = name
+
+    def serve_out_of_format(self, ticket_id: int, **fields: Any) -> None:
+        """From now on the exports serve this ticket with these fields (MISSING leaves one out), like an
+        object Zendesk's documentation does not describe; the ticket is updated so the next sync sees it."""
+        with self.store.lock:
+            self.out_of_format[ticket_id] = fields
+            self.store.update(ticket_id, self._visible_now())
+
+    def serve_comment_out_of_format(self, comment_id: int, **fields: Any) -> None:
+        """The ticket-event export serves this comment with these fields."""
+        self.comments_out_of_format[comment_id] = fields
+
+    def serve_in_format(self, ticket_id: int) -> None:
+        """The ticket is fixed in Zendesk: served as documented again, and updated."""
+        with self.store.lock:
+            self.out_of_format.pop(ticket_id, None)
+            self.store.update(ticket_id, self._visible_now())
+
+    def _exported(self, ticket_id: int, gts: int) -> dict[str, Any]:
+        served = _ticket_json(self.store.tickets[ticket_id], gts, self.url)
+        for name, value in self.out_of_format.get(ticket_id, {}).items():
+            if value is MISSING:
+                served.pop(name, None)
+            else:
+                served[name] = value
+        return served
 
     # --- views used by tests ------------------------------------------------------------------
     def live_tickets(self) -> dict[int, DemoTicket]:
@@ -385,8 +527,8 @@ class DemoZendesk:
                 keys.append(key)
                 index += 1
             end_of_stream = index >= len(self.store.order) or self.store.order[index][0] > horizon
-            tickets = [_ticket_json(self.store.tickets[i], g, self.url) for g, i in keys]
-            orgs = {t["organization_id"] for t in tickets if t["organization_id"]}
+            tickets = [self._exported(i, g) for g, i in keys]
+            orgs: set[int] = {t["organization_id"] for t in tickets if isinstance(t.get("organization_id"), int)}
         if fault is not None and fault.kind == "stuck_cursor" and "cursor" in query:
             after = query["cursor"]
         elif keys:
@@ -406,7 +548,8 @@ class DemoZendesk:
         }
         if "organizations" in query.get("include", "").split(","):
             body["organizations"] = [
-                {"id": o, "name": self.dataset.organizations.get(o, f"Organization {o}"),
+                {"id": o,
+                 "name": self.organization_names.get(o) or self.dataset.organizations.get(o, f"Organization {o}"),
                  "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"}
                 for o in sorted(orgs)
             ]
@@ -440,7 +583,7 @@ class DemoZendesk:
             return _json(400, {"error": "InvalidValue", "description": "start_time is required"})
         with self.store.lock:
             page, end_time, eos = self._time_page(self.store.order, start, _per_page(query))
-            tickets = [_ticket_json(self.store.tickets[i], g, self.url) for g, i in page]
+            tickets = [self._exported(i, g) for g, i in page]
         return _json(200, {
             "tickets": tickets,
             "count": len(tickets),
@@ -457,6 +600,9 @@ class DemoZendesk:
         with self.store.lock:
             page, end_time, eos = self._time_page(self.store.events, start, _per_page(query))
             events = [_event_json(self.store.event_data[seq], with_comments) for _, seq in page]
+            for event in events if self.comments_out_of_format else ():
+                for child in event["child_events"]:
+                    child.update(self.comments_out_of_format.get(child["id"], {}))
         params = {"start_time": end_time}
         if "include" in query:
             params["include"] = query["include"]  # type: ignore[assignment]
@@ -494,6 +640,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         headers = {k.lower(): v for k, v in self.headers.items()}
         zendesk = self.zendesk
+        gate = zendesk.faults.gate
+        if gate is not None and gate.matches(split.path):
+            gate.enter()
         if zendesk.faults.latency:
             time.sleep(zendesk.faults.latency)
         zendesk.requests.append(RecordedRequest("GET", split.path, query, headers, zendesk.clock()))
@@ -607,6 +756,8 @@ def _event_json(event: _Event, with_comments: bool) -> dict[str, Any]:
     if event.status is not None:
         children.append({"id": 90_000_000_000 + event.seq, "event_type": "Change", "field_name": "status",
                          "value": event.status, "previous_value": "open"})
+    for child in event.children:
+        children.append({"id": 91_000_000_000 + event.seq, **child})
     return {
         "id": 80_000_000_000 + event.seq,
         "ticket_id": event.ticket_id,

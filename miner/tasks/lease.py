@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+import psutil
 from sqlalchemy import Engine, Table, select, update
 
 from miner import db
@@ -21,25 +22,39 @@ from miner.models import Lease
 
 leases_t: Table = Lease.__table__  # type: ignore[assignment]
 HOST = socket.gethostname()
+START_TOLERANCE = 1.0  # seconds; one process's start time, read twice, agrees to 0.01 s
 
 
-def _start_ticks(pid: int) -> str:
-    """The process start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+def process_start_time(pid: int) -> float | None:
+    """When process `pid` started, or None when this platform won't say (e.g. no /proc).
+
+    Only ever compared on the same host. On Linux it is seconds since boot: the epoch figure is
+    derived from the wall clock and drifts with NTP, which could make a live holder look like
+    another process. Elsewhere the kernel keeps an absolute start time, used as it is.
+    """
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return "?"
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else "?"
+        started = float(psutil.Process(pid).create_time())
+        if sys.platform.startswith("linux"):
+            started -= psutil.boot_time()
+    except (psutil.Error, OSError):
+        return None
+    return started
 
 
 def new_holder() -> str:
-    """host:pid:start-ticks:random - unique per process and per lease-taking object."""
-    return f"{HOST}:{os.getpid()}:{_start_ticks(os.getpid())}:{uuid.uuid4().hex[:8]}"
+    """host:pid:start:random - unique per process and per lease-taking object.
+
+    `start` (process_start_time, two decimals) tells a reused pid apart; "?" when unknown.
+    """
+    started = process_start_time(os.getpid())
+    stamp = f"{started:.2f}" if started is not None else "?"
+    return f"{HOST}:{os.getpid()}:{stamp}:{uuid.uuid4().hex[:8]}"
 
 
 def holder_is_dead(holder: str | None) -> bool:
-    """True only when we can prove it: same host, and that process is gone or a zombie."""
+    """True only when we can prove it: same host, and that process is gone, a zombie, or another
+    process now using the pid (a different start time). Whatever cannot be read counts as alive.
+    """
     if not holder:
         return True
     parts = holder.split(":")
@@ -49,19 +64,52 @@ def holder_is_dead(holder: str | None) -> bool:
         pid = int(parts[1])
     except ValueError:
         return False
+    return not process_is_alive(pid, _recorded_start(parts[2]))
+
+
+def _recorded_start(text: str) -> float | None:
+    if "." not in text:  # "?" or an older holder's clock ticks: nothing to compare with
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def process_is_alive(pid: int, started: float | None = None) -> bool:
+    """Whether process `pid` (that started at `started`, when given) still runs on this host.
+
+    Existence is asked of the operating system itself (signal 0 on POSIX), never read from /proc:
+    a platform without /proc, or a hidden one, must never make a live holder look dead.
+    """
+    if pid <= 0 or not _pid_exists(pid):
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+    except psutil.ZombieProcess:
+        return False
+    except (psutil.Error, OSError):  # unreadable: only the OS's own word can make it dead
+        return _pid_exists(pid)
+    if started is None:
+        return True
+    actual = process_start_time(pid)
+    if actual is None:
+        return _pid_exists(pid)
+    return abs(actual - started) < START_TOLERANCE
+
+
+def _pid_exists(pid: int) -> bool:
+    if os.name != "posix":  # on Windows os.kill(pid, 0) would end the process
+        return bool(psutil.pid_exists(pid))
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:
         return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except OSError:
+    except OSError:  # EPERM: someone else's process, which exists
         return True
-    if state in ("Z", "X"):
-        return True
-    return parts[2] not in ("?", _start_ticks(pid))
+    return True
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from miner.errors import MinerError, describe
-from miner.progress import Cancelled, RunControl
+from miner.progress import BY_REQUEST, LEASE_LOST, Cancelled, RunControl, StopSignal
 from miner.tasks import runs
 from miner.tasks.lease import LeaseLock, new_holder
 
@@ -49,12 +49,13 @@ class RunOutcome:
     status: str
     result: dict[str, Any]
     error: str | None
+    exc_type: type[BaseException] | None = None  # what ended a failed run (the CLI maps it to an exit code)
 
 
 class Runner:
     """Runs task functions under the single run lease and records them in `task_runs`."""
 
-    def __init__(self, engine: Engine, *, ttl: float = 60.0, beat_interval: float = 1.0) -> None:
+    def __init__(self, engine: Engine, *, ttl: float = runs.STALE_AFTER, beat_interval: float = 1.0) -> None:
         self.engine = engine
         self.ttl = ttl
         self.beat_interval = beat_interval
@@ -105,19 +106,25 @@ class Runner:
         beat.start()
         log.info("run %s started: %s (%s) %s", run_id, kind, trigger, params)
         status, error = "succeeded", None
+        exc_type: type[BaseException] | None = None
         try:
             fn(control, result)
         except Cancelled:
-            status, error = "cancelled", "Cancelled by request; work committed so far is kept."
+            reason = control.stop_reason or BY_REQUEST
+            status, error = reason.status, reason.message
         except Exception as exc:  # the run fails, the worker/scheduler/CLI carries on
-            status, error = "failed", describe(exc)
+            status, error, exc_type = "failed", describe(exc), type(exc)
             if isinstance(exc, MinerError):
                 log.error("run %s (%s) failed: %s", run_id, kind, error)
             else:
                 log.exception("run %s (%s) failed", run_id, kind)
-        except BaseException as exc:  # Ctrl+C or interpreter shutdown: record, then let it through
-            status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "interrupted"
-            error = "Stopped by the user (Ctrl+C)" if status == "cancelled" else describe(exc)
+        except BaseException as exc:  # a signal or interpreter shutdown: record, then let it through
+            if isinstance(exc, StopSignal):
+                status, error = exc.reason.status, exc.reason.message
+            elif isinstance(exc, KeyboardInterrupt):
+                status, error = "cancelled", "Stopped by Ctrl+C; work committed so far is kept."
+            else:
+                status, error = "interrupted", describe(exc)
             raise
         finally:
             stop.set()
@@ -131,7 +138,7 @@ class Runner:
                 if lease is not None:
                     lease.release()
         log.info("run %s %s: %s", run_id, status, error or _short(result))
-        return RunOutcome(run_id, status, result, error)
+        return RunOutcome(run_id, status, result, error, exc_type)
 
     def _beat(self, lease: LeaseLock | None, run_id: int, control: RunControl, stop: threading.Event) -> None:
         renew_every = max(self.beat_interval, self.ttl / 6)
@@ -146,7 +153,7 @@ class Runner:
                     since_renew = 0.0
                     if not lease.renew(run_id):
                         log.error("run %s lost its lease; cancelling it", run_id)
-                        control.cancel()
+                        control.cancel(LEASE_LOST)
             except Exception:  # a missed heartbeat is retried on the next tick
                 log.warning("heartbeat for run %s failed", run_id, exc_info=True)
 

@@ -23,6 +23,7 @@ KINDS = ("sync", "analyze", "cluster", "trends", "pipeline", "health_check", "we
 TRIGGERS = ("dashboard", "schedule", "api", "cli")
 STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted", "skipped")
 FINAL = frozenset(STATUSES) - {"running"}
+STALE_AFTER = 60.0  # seconds without a heartbeat after which a run is taken to have stopped
 
 
 @dataclass(frozen=True)
@@ -133,34 +134,54 @@ def record_skipped(
                        finished_at=now, error=reason, job_id=job_id)
 
 
-def recover_stale_runs(engine: Engine, *, stale_after: float = 60.0) -> list[int]:
+def recover_stale_runs(engine: Engine, *, stale_after: float = STALE_AFTER) -> list[int]:
     """Mark `running` rows whose process is gone (or silent for `stale_after`) as interrupted.
 
-    Called at start-up and before taking the run lease: the seed's "worker stuck in running"
-    cannot outlive the process that was running it.
+    Called at start-up, before taking the run lease and whenever the running run is read
+    (`running_run`): the seed's "worker stuck in running" cannot outlive the process running it.
     """
-    cutoff = datetime.now(UTC) - timedelta(seconds=stale_after)
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(runs_t.c.id, runs_t.c.holder, runs_t.c.heartbeat_at).where(runs_t.c.status == "running")
-        ).all()
+        rows = [RunView(**row._mapping)
+                for row in conn.execute(select(runs_t).where(runs_t.c.status == "running"))]
     recovered = []
-    for row in rows:
-        if holder_is_dead(row.holder) or row.heartbeat_at is None or row.heartbeat_at < cutoff:
-            with db.write_transaction(engine) as conn:
-                changed = conn.execute(
-                    update(runs_t)
-                    .where(runs_t.c.id == row.id, runs_t.c.status == "running")
-                    .values(status="interrupted", finished_at=datetime.now(UTC),
-                            error="The process running this was stopped before it finished "
-                                  "(restart, crash or kill). Work committed before that is kept.")
-                ).rowcount
-            if row.holder:
-                force_release(engine, "run", row.holder)
-            if changed:
-                log.warning("run %s was interrupted (holder %s gone)", row.id, row.holder)
-                recovered.append(row.id)
+    for run in rows:
+        reason = _stale_reason(run, stale_after)
+        if reason is not None and _interrupt(engine, run, reason):
+            recovered.append(run.id)
     return recovered
+
+
+def _stale_reason(run: RunView, stale_after: float) -> str | None:
+    """Why `run` cannot still be running (its process is provably gone on this host, or its
+    heartbeat is older than `stale_after` from any host), or None. No database access."""
+    host, pid = _host_and_pid(run.holder)
+    if holder_is_dead(run.holder):
+        return (f"The process running this (pid {pid} on {host}) is gone: it was stopped before it "
+                "finished (restart, crash or kill). Work committed before that is kept.")
+    if run.heartbeat_at is None or run.heartbeat_at < datetime.now(UTC) - timedelta(seconds=stale_after):
+        return (f"No heartbeat from the process running this (on {host}) for over {stale_after:.0f} s: "
+                "it is taken to have stopped. Work committed before that is kept.")
+    return None
+
+
+def _interrupt(engine: Engine, run: RunView, reason: str) -> bool:
+    """Record `run` as interrupted and free the run lease it held; False if it had already ended."""
+    with db.write_transaction(engine) as conn:
+        changed = conn.execute(
+            update(runs_t)
+            .where(runs_t.c.id == run.id, runs_t.c.status == "running")
+            .values(status="interrupted", finished_at=datetime.now(UTC), error=reason)
+        ).rowcount
+    if run.holder:
+        force_release(engine, "run", run.holder)
+    if changed:
+        log.warning("run %s was interrupted (holder %s): %s", run.id, run.holder, reason)
+    return bool(changed)
+
+
+def _host_and_pid(holder: str | None) -> tuple[str, str]:
+    parts = (holder or "").split(":")
+    return (parts[0] or "an unknown host", parts[1] if len(parts) > 1 else "?")
 
 
 def get_run(engine: Engine, run_id: int) -> RunView | None:
@@ -184,9 +205,15 @@ def recent_runs(
         return [RunView(**row._mapping) for row in conn.execute(query)]
 
 
-def running_run(engine: Engine) -> RunView | None:
-    runs = recent_runs(engine, limit=1, status="running")
-    return runs[0] if runs else None
+def running_run(engine: Engine, *, stale_after: float = STALE_AFTER) -> RunView | None:
+    """The run in progress, if any, after reconciling: a `running` row left by a process that is
+    gone (or silent past `stale_after`) is marked interrupted first, so status tells the truth."""
+    for run in recent_runs(engine, limit=10, status="running"):  # newest first; rarely more than one
+        reason = _stale_reason(run, stale_after)
+        if reason is None:
+            return run
+        _interrupt(engine, run, reason)
+    return None
 
 
 def last_finished(engine: Engine, kind: str | None = None) -> RunView | None:

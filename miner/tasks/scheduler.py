@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 schedules_t: Table = Schedule.__table__  # type: ignore[assignment]
 MISFIRE_GRACE = 3600
+MIN_INTERVAL_SECONDS = 60  # the shortest interval schedule accepted (tests of several processes lower it)
 LEADER_LEASE = "scheduler"
 
 
@@ -76,9 +77,10 @@ def make_trigger(trigger: str, cron: str | None, interval_seconds: int | None, t
         except ValueError as exc:
             raise ScheduleError(f"cron: {exc} (in {cron!r})") from None
     if trigger == "interval":
-        if interval_seconds is None or not 60 <= interval_seconds <= 31 * 86400:
+        if interval_seconds is None or not MIN_INTERVAL_SECONDS <= interval_seconds <= 31 * 86400:
             raise ScheduleError(
-                f"interval_seconds: must be between 60 and {31 * 86400}, got {interval_seconds}"
+                f"interval_seconds: must be between {MIN_INTERVAL_SECONDS} and {31 * 86400}, "
+                f"got {interval_seconds}"
             )
         return IntervalTrigger(seconds=interval_seconds, timezone=tz)
     raise ScheduleError(f"trigger: expected 'cron' or 'interval', got {trigger!r}")

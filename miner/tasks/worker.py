@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from miner.progress import RunControl
+from miner.progress import BY_SHUTDOWN, RunControl
 from miner.tasks import jobs, runs
 from miner.tasks.runner import Busy, Runner, RunOutcome
 
@@ -117,15 +117,19 @@ class Worker:
         return not any(t.is_alive() for t in threads)
 
     def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop runs started here (recorded as interrupted by shutdown, not as a user's cancel)."""
         with self._lock:
             controls = list(self._active.values())
         for control in controls:
-            control.cancel()
+            control.cancel(BY_SHUTDOWN)
         self.wait(timeout)
 
     # --- status -------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """The seed's worker status fields, plus run_id/stage/done/total for a real progress bar."""
+        """The seed's worker status fields, plus run_id/stage/done/total for a real progress bar.
+
+        `runs.running_run` reconciles first, so a run whose process died reads as interrupted.
+        """
         engine = self.runner.engine
         running = runs.running_run(engine)
         last = runs.last_finished(engine)

@@ -1,12 +1,12 @@
-"""What every page shares: the app handle, access control, the date range, cached queries and
-safe text rendering. Pages stay thin: they lay out widgets and call `miner/`.
+"""What every page shares: the app handle, the date range, cached queries, formatting and inert
+rendering of ticket text. Pages stay thin: they lay out widgets and call `miner/`.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,6 @@ from miner.config import ConfigError
 from miner.queries import Period
 from miner.runtime import runtime
 
-LOCAL_ADDRESSES = {"127.0.0.1", "::1", "localhost"}
 PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 120 days": 120}
 STATUS_ICONS = {
     "running": ":material/progress_activity:", "succeeded": ":material/check_circle:",
@@ -40,78 +39,15 @@ def app() -> MinerApp:
     try:
         return runtime()
     except ConfigError as exc:
-        st.error(f"**Configuration problem.** {escape(str(exc))}")
+        st.error(f"**Configuration problem.** {code_span(exc)}")
         st.caption("Fix the setting (environment variable or `.streamlit/secrets.toml`) and reload the page. "
                    "README section *Configuration* lists every setting.")
         st.stop()
     except Exception as exc:  # the database is unreachable, a migration failed, ...
-        st.error(f"**Product Issue Miner could not start:** {escape(str(exc))}")
+        st.error(f"**Product Issue Miner could not start:** {code_span(exc)}")
         st.caption("Check DATABASE_URL and the server log, then reload the page.")
         st.stop()
     raise AssertionError("unreachable")
-
-
-# --- access -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    email: str | None
-    is_admin: bool
-    mode: str  # "oidc" | "password" | "local"
-
-
-def _auth_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all
-        return False
-
-
-def current_user(miner: MinerApp) -> User:
-    """Who is looking, or stop with a login form. See README "Access"."""
-    settings = miner.settings
-    admins = set(settings.admins)
-    if _auth_configured():
-        if not st.user.is_logged_in:
-            st.title("Product Issue Miner")
-            st.info("Sign in to see your product issues.")
-            st.button("Sign in", type="primary", on_click=st.login)
-            st.stop()
-        email = str(st.user.get("email") or "").lower() or None
-        return User(str(st.user.get("name") or email or "user"), email,
-                    bool(email and email in admins), "oidc")
-    if settings.dashboard_password is not None:
-        if not st.session_state.get("authenticated"):
-            st.title("Product Issue Miner")
-            with st.form("login"):
-                password = st.text_input("Password", type="password")
-                if st.form_submit_button("Sign in", type="primary"):
-                    import hmac
-
-                    expected = settings.dashboard_password.get_secret_value()
-                    if hmac.compare_digest(password.encode(), expected.encode()):
-                        st.session_state["authenticated"] = True
-                        st.rerun()
-                    st.error("Wrong password.")
-            st.stop()
-        return User("team member", None, True, "password")
-    ip = st.context.ip_address
-    if not (ip is None or (isinstance(ip, str) and ip in LOCAL_ADDRESSES)):
-        st.title("Product Issue Miner")
-        st.error("This dashboard has no sign-in configured, so it only answers on the machine it runs on. "
-                 "To share it, set up `[auth]` (single sign-on) or `MINER_DASHBOARD_PASSWORD` in "
-                 "`.streamlit/secrets.toml` - see README *Access*.")
-        st.stop()
-    return User("local user", None, True, "local")
-
-
-def require_admin(user: User, what: str = "run operations") -> bool:
-    if user.is_admin:
-        return True
-    st.info(f"Only admins can {what}. Ask an admin to add your e-mail to MINER_ADMINS.")
-    return False
 
 
 # --- shared filters -----------------------------------------------------------------------------
@@ -162,15 +98,38 @@ def refresh_data() -> None:
 
 
 # --- rendering ----------------------------------------------------------------------------------
+# Ticket text (subjects, messages, quotes, names and summaries built from them, organisation names) is
+# shown through elements that parse nothing: st.text, or st.html with every character escaped. Escaping
+# Markdown is not enough - Streamlit's Markdown still turns "www.example.com" into a link.
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
+
+def inert(value: Any) -> str:
+    """`value` as HTML text for st.html: shown character for character, no tags, no links."""
+    return html.escape("" if value is None else str(value)).replace("\n", "<br>")
 
 
-def escape(text: Any) -> str:
-    """Ticket text and names as literal text in st.markdown: no Markdown, no HTML, no links."""
-    value = "" if text is None else str(text)
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", value).replace("\n", "  \n")
+def show_heading(value: Any, level: int = 1) -> None:
+    st.html(f"<h{level}>{inert(value)}</h{level}>")
+
+
+def show_text(value: Any) -> None:
+    st.text("" if value is None else str(value))
+
+
+def show_caption(value: Any) -> None:
+    st.html(f'<p style="font-size:0.875rem;opacity:0.65;margin:0">{inert(value)}</p>')
+
+
+def show_quote(value: Any) -> None:
+    st.html('<blockquote style="margin:0.25rem 0;padding:0.1rem 0 0.1rem 1rem;'
+            f'border-left:3px solid rgba(128,128,128,0.4)">{inert(value)}</blockquote>')
+
+
+def code_span(value: Any) -> str:
+    """`value` as a Markdown code span: literal inside st.error/st.caption text (no links, no markup)."""
+    text = " ".join(("" if value is None else str(value)).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if text else ""
 
 
 def fmt_dt(value: Any, with_time: bool = True) -> str:
@@ -215,8 +174,8 @@ def fmt_duration(seconds: float | None) -> str:
 
 def ticket_url(miner: MinerApp, ticket_id: int) -> str | None:
     """A link to the ticket in Zendesk (built from the subdomain), or the demo Zendesk's JSON."""
-    if miner.settings.effective_source == "zendesk" and miner.settings.zendesk_url:
-        return f"{miner.settings.zendesk_url}/agent/tickets/{ticket_id}"
+    if miner.settings.effective_source == "zendesk" and miner.settings.zendesk_public_url:
+        return f"{miner.settings.zendesk_public_url}/agent/tickets/{ticket_id}"
     if miner.context.demo_url:
         return f"{miner.context.demo_url}/api/v2/tickets/{ticket_id}.json"
     return None
