@@ -261,6 +261,9 @@ class Issue(Base):
     detail: Mapped[str] = mapped_column(Text)
     representative_quote: Mapped[str] = mapped_column(Text)
     confidence: Mapped[float] = mapped_column(Float)
+    # what the analyzer found the problem is about, for clustering: {"areas": {"cat.sub": share},
+    # "terms": {"keyword phrase": weight}} (see ExtractedIssue)
+    evidence: Mapped[dict[str, dict[str, float]] | None] = mapped_column(JSON)
     ticket_created_at: Mapped[datetime] = mapped_column(index=True)
     organization_id: Mapped[int | None] = mapped_column(BigInteger)
     requester_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -356,6 +359,9 @@ class Cluster(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     emerging: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     emerging_reason: Mapped[str | None] = mapped_column(Text)
+    # set when the cluster formed after its problem had already been reported (its earlier reports sit in
+    # other clusters or none): the earliest such report. A cluster like that is not a new problem.
+    seen_before: Mapped[datetime | None]
     severity_mix: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     trends_at: Mapped[datetime | None]
 

@@ -93,11 +93,12 @@ def make_namer(ctx: Context, run_id: int | None) -> Any:
 
 
 def do_cluster(ctx: Context, control: RunControl, result: dict[str, Any], *, full: bool = False) -> None:
+    from miner.analysis.taxonomy import load_taxonomy
     from miner.clustering.run import ClusterResult, run_clustering
 
     figures = ClusterResult()
     try:
-        run_clustering(ctx.engine, embeddings=ctx.settings.embeddings,
+        run_clustering(ctx.engine, embeddings=ctx.settings.embeddings, taxonomy=load_taxonomy(ctx.settings.taxonomy_path),
                        namer=make_namer(ctx, control.run_id), control=control, full=full, result=figures)
     finally:
         result["cluster"] = figures.as_dict()

@@ -26,6 +26,7 @@ from miner.models import (
     Ticket,
     TicketAnalysis,
 )
+from miner.trends import critical_share, typical_severity
 
 SEVERITY_ORDER = ["critical", "high", "medium", "low"]
 TRIAGE_STATUSES = ["new", "reviewing", "planned", "fixed", "wont_fix"]
@@ -155,17 +156,9 @@ def cluster_table(engine: Engine, period: Period) -> pd.DataFrame:
          .order_by(desc("period_tickets"), desc(Cluster.ticket_count)))
     df = _df(engine, q)
     if not df.empty:
-        df["top_severity"] = df["severity_mix"].map(_top_severity)
+        df["severity"] = df["severity_mix"].map(typical_severity)
+        df["critical_share"] = df["severity_mix"].map(critical_share)
     return df
-
-
-def _top_severity(mix: dict[str, int] | None) -> str | None:
-    if not mix:
-        return None
-    for level in SEVERITY_ORDER:
-        if mix.get(level):
-            return level
-    return None
 
 
 def emerging_clusters(engine: Engine) -> pd.DataFrame:

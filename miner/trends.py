@@ -6,7 +6,8 @@ deleted) are recomputed, for all clusters at once. Per-cluster figures are then 
 `clusters` table, so dashboard pages read small, pre-aggregated rows. Days are UTC calendar days.
 
 Emerging, with a one-line reason stored for the dashboard:
-- new: first seen within the last 14 days with at least MIN_NEW_TICKETS tickets;
+- new: first seen within the last 14 days (and not reported before the cluster formed) with at least
+  MIN_NEW_TICKETS tickets from MIN_NEW_CUSTOMERS customers;
 - rising: the last 7 days carry at least MIN_RISE_TICKETS tickets, at least RISE_FACTOR times the
   weekly average of the 28 days before, and the rise is significant (one-sided Poisson p < 0.001).
 """
@@ -48,7 +49,8 @@ state_t: Table = AppState.__table__  # type: ignore[assignment]
 
 WATERMARK = "trends_watermark"
 NEW_WINDOW_DAYS = 14
-MIN_NEW_TICKETS = 8
+MIN_NEW_TICKETS = 4  # the clustering only makes a recent cluster of a problem nobody reported before
+MIN_NEW_CUSTOMERS = 3
 MIN_RISE_TICKETS = 8
 RISE_FACTOR = 2.0
 RISE_P_VALUE = 0.001  # strict: dozens of clusters are tested every hour, so chance rises must not fire
@@ -240,7 +242,9 @@ def refresh_cluster_figures(conn: Connection, today: date) -> tuple[int, int, in
     ):
         mix.setdefault(r[0], {})[r[1]] = int(r[2])
 
-    ids = list(conn.execute(select(clusters_t.c.id).where(clusters_t.c.retired.is_(False))).scalars())
+    seen_before = dict(conn.execute(select(clusters_t.c.id, clusters_t.c.seen_before)
+                                    .where(clusters_t.c.retired.is_(False))).all())
+    ids = list(seen_before)
     now = datetime.now(UTC)
     active_count = emerging_count = 0
     updates = []
@@ -252,7 +256,7 @@ def refresh_cluster_figures(conn: Connection, today: date) -> tuple[int, int, in
         emerging, reason = detect_emerging(
             first_seen=_as_aware(first_seen), today=today, last7=last7,
             baseline=int(w.base or 0) if w else 0, recent14=int(w.recent14 or 0) if w else 0,
-            customers=int(t.customers) if t else 0,
+            customers=int(t.customers) if t else 0, seen_before=_as_aware(seen_before[cid]),
         )
         last_seen_at = _as_aware(last_seen)
         active = last_seen_at is not None and last_seen_at.date() >= today - timedelta(days=ACTIVE_DAYS - 1)
@@ -281,14 +285,46 @@ def _as_aware(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+SEVERITY_SCALE = ("low", "medium", "high", "critical")  # mildest first
+
+
+def typical_severity(mix: dict[str, int] | None) -> str | None:
+    """A cluster's severity as the dashboard shows it: that of its median member (not the worst one, which
+    nearly every large cluster has somewhere)."""
+    counts = [int((mix or {}).get(level, 0)) for level in SEVERITY_SCALE]
+    total = sum(counts)
+    if not total:
+        return None
+    running = 0
+    for level, count in zip(SEVERITY_SCALE, counts, strict=True):
+        running += count
+        if 2 * running >= total:
+            return level
+    return None
+
+
+def critical_share(mix: dict[str, int] | None) -> float:
+    """Share of a cluster's issues that are critical, shown beside its typical severity."""
+    total = sum(int(v) for v in (mix or {}).values())
+    return int((mix or {}).get("critical", 0)) / total if total else 0.0
+
+
 def detect_emerging(*, first_seen: datetime | None, today: date, last7: int, baseline: int,
-                    recent14: int, customers: int) -> tuple[bool, str | None]:
-    """Is this cluster emerging? Returns the verdict and a one-line reason for the dashboard."""
-    if first_seen is not None and first_seen.date() >= today - timedelta(days=NEW_WINDOW_DAYS - 1):
-        if recent14 >= MIN_NEW_TICKETS:
+                    recent14: int, customers: int, seen_before: datetime | None = None) -> tuple[bool, str | None]:
+    """Is this cluster emerging? Returns the verdict and a one-line reason for the dashboard.
+
+    `seen_before` (set by the clustering) says the problem was reported before the cluster formed: such a
+    cluster is not new, and without weeks of its own history it cannot be called rising either."""
+    window_start = today - timedelta(days=NEW_WINDOW_DAYS - 1)
+    if first_seen is not None and first_seen.date() >= window_start:
+        unheard_of = seen_before is None or seen_before.date() >= window_start
+        if unheard_of and recent14 >= MIN_NEW_TICKETS and customers >= MIN_NEW_CUSTOMERS:
             return True, (f"New: first seen {first_seen:%b %d}, {recent14} tickets "
                           f"from {customers} customers since")
         return False, None
+    if seen_before is not None and first_seen is not None and \
+            first_seen.date() > today - timedelta(days=BASELINE_DAYS + 6):
+        return False, None  # its earlier reports are elsewhere: its own baseline would read as zero
     weekly = baseline / (BASELINE_DAYS / 7)
     if last7 >= MIN_RISE_TICKETS and last7 >= RISE_FACTOR * max(weekly, 1.0):
         p = poisson_sf(last7, max(weekly, 0.5))

@@ -7,6 +7,7 @@ import streamlit as st
 from miner.analysis.taxonomy import load_taxonomy
 from miner.clustering import edits
 from miner.db import parse_id
+from miner.trends import critical_share, typical_severity
 from pages.ui.access import signed_in_user
 from pages.ui.charts import daily_bars, line, severity_donut
 from pages.ui.shared import (
@@ -61,6 +62,10 @@ area = (load_taxonomy(miner.settings.taxonomy_path).label(cluster["category"], c
         if cluster["category"] else "uncategorised")
 badges = [f":blue-badge[{area}]",  # taxonomy labels: the operator's own text
           f":gray-badge[{TRIAGE_LABELS.get(cluster['triage_status'], cluster['triage_status'])}]"]
+severity = typical_severity(cluster["severity_mix"])
+if severity:
+    colour = {"critical": "red", "high": "orange", "medium": "gray", "low": "gray"}[severity]
+    badges.append(f":{colour}-badge[typically {severity} · {critical_share(cluster['severity_mix']):.0%} critical]")
 if cluster["emerging"]:
     badges.append(":orange-badge[:material/trending_up: emerging]")
 if cluster["name_pinned"]:
@@ -195,4 +200,5 @@ with left:
     if not events.empty:
         with st.expander("Activity"):
             for ev in events.itertuples():
-                show_caption(f"{fmt_dt(ev.created_at)} · {ev.action} · {ev.author or 'system'} · {ev.detail}")
+                show_caption(f"{fmt_dt(ev.created_at)} · {ev.author or 'clustering'} · "
+                             f"{edits.describe_event(ev.action, ev.detail)}")

@@ -24,7 +24,8 @@ with st.container(border=True):
     f1, f2, f3, f4 = st.columns([2, 2, 2, 2])
     text = f1.text_input("Name contains", placeholder="e.g. android", key="cl_text")
     categories = f2.multiselect("Category", sorted(c for c in table["category"].dropna().unique()), key="cl_cat")
-    severities = f3.multiselect("Highest severity", SEVERITY_ORDER, key="cl_sev")
+    severities = f3.multiselect("Severity", SEVERITY_ORDER, key="cl_sev",
+                                help="A cluster's typical severity: that of its median issue")
     statuses = f4.multiselect("Triage status", list(TRIAGE_STATUSES), format_func=TRIAGE_LABELS.get, key="cl_status")
     g1, g2, g3, _ = st.columns([2, 2, 3, 1])
     active_only = g1.toggle("Active only", key="cl_active", help="At least one ticket in the last 14 days")
@@ -38,7 +39,7 @@ if text.strip():
 if categories:
     view = view[view["category"].isin(categories)]
 if severities:
-    view = view[view["top_severity"].isin(severities)]
+    view = view[view["severity"].isin(severities)]
 if statuses:
     view = view[view["triage_status"].isin(statuses)]
 if active_only:
@@ -54,9 +55,10 @@ if view.empty:
     st.warning("No cluster matches these filters.")
     st.stop()
 
-shown = view[["id", "name", "category", "top_severity", "period_tickets", "count_7d", "change_pct",
+shown = view[["id", "name", "category", "severity", "critical_share", "period_tickets", "count_7d", "change_pct",
               "customer_count", "triage_status", "active", "emerging", "last_seen"]].copy()
 shown["triage_status"] = shown["triage_status"].map(TRIAGE_LABELS)
+shown["critical_share"] = 100 * shown["critical_share"]
 event = st.dataframe(
     shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
     key="cluster_table",
@@ -64,7 +66,9 @@ event = st.dataframe(
         "id": st.column_config.NumberColumn("#", width="small"),
         "name": st.column_config.TextColumn("Cluster", width="large"),
         "category": "Category",
-        "top_severity": "Severity",
+        "severity": st.column_config.TextColumn("Severity", help="Typical severity: that of the median issue"),
+        "critical_share": st.column_config.NumberColumn("Critical", format="%.0f%%",
+                                                        help="Share of the cluster's issues that are critical"),
         "period_tickets": st.column_config.NumberColumn("Tickets"),
         "count_7d": st.column_config.NumberColumn("Last 7 days"),
         "change_pct": st.column_config.NumberColumn("Change", format="%+.0f%%"),

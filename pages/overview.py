@@ -99,7 +99,8 @@ if table.empty:
     st.caption("No clusters yet.")
 else:
     top = table.head(10)[["id", "name", "period_tickets", "count_7d", "change_pct", "customer_count",
-                          "top_severity", "triage_status"]]
+                          "severity", "critical_share", "triage_status"]].copy()
+    top["critical_share"] = 100 * top["critical_share"]
     st.dataframe(
         top, hide_index=True, width="stretch",
         column_config={
@@ -110,7 +111,9 @@ else:
             "count_7d": st.column_config.NumberColumn("Last 7 days"),
             "change_pct": st.column_config.NumberColumn("7-day change", format="%+.0f%%"),
             "customer_count": st.column_config.NumberColumn("Customers"),
-            "top_severity": "Severity",
+            "severity": st.column_config.TextColumn("Severity", help="Typical severity: that of the median issue"),
+            "critical_share": st.column_config.NumberColumn("Critical", format="%.0f%%",
+                                                            help="Share of the cluster's issues that are critical"),
             "triage_status": st.column_config.TextColumn("Status"),
         },
     )

@@ -118,6 +118,29 @@ def test_incremental_sync_takes_only_changes(engine: Engine, zendesk: DemoZendes
         assert conn.execute(select(Ticket.subject).where(Ticket.id == new_id)).scalar() == "Exports time out"
 
 
+def test_a_ticket_is_synced_when_opened_and_again_when_it_changes(engine: Engine, small_dataset) -> None:
+    """As Zendesk exports it: first as it was opened, later (further on in the stream) as it ends up."""
+    ticket = next(t for t in small_dataset.tickets if not t.deleted and len(t.comments) >= 2
+                  and (t.updated_at - t.created_at).total_seconds() > 7200)
+    clock = [ticket.created_at.timestamp() + 3600]  # an hour after it was opened, before its last reply
+    with DemoZendesk(small_dataset, clock=lambda: clock[0]) as zendesk:
+        sync(engine, zendesk, now=datetime.fromtimestamp(clock[0], UTC))
+        with engine.connect() as conn:
+            early = conn.execute(select(Ticket.status, Ticket.updated_at).where(Ticket.id == ticket.id)).one()
+            early_comments = conn.execute(select(func.count()).select_from(Comment)
+                                          .where(Comment.ticket_id == ticket.id)).scalar_one()
+        clock[0] = ticket.updated_at.timestamp() + 3600
+        sync(engine, zendesk, now=datetime.fromtimestamp(clock[0], UTC))
+        with engine.connect() as conn:
+            late = conn.execute(select(Ticket.status, Ticket.updated_at).where(Ticket.id == ticket.id)).one()
+            late_comments = conn.execute(select(func.count()).select_from(Comment)
+                                         .where(Comment.ticket_id == ticket.id)).scalar_one()
+    assert early.status == "new" and early.updated_at.replace(tzinfo=UTC) == ticket.created_at
+    assert early_comments < len(ticket.comments)
+    assert late.status == ticket.status and late.updated_at.replace(tzinfo=UTC) == ticket.updated_at
+    assert late_comments == len(ticket.comments)
+
+
 def test_deleted_ticket_keeps_its_content_as_a_tombstone(engine: Engine, zendesk: DemoZendesk) -> None:
     sync(engine, zendesk)
     victim = next(t for t in zendesk.live_tickets().values() if not t.deleted)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from miner.analysis.store import forget_issues
 from miner.models import Cluster, ClusterDailyStat, Issue, Ticket
-from miner.trends import detect_emerging, poisson_sf, update_trends
+from miner.trends import critical_share, detect_emerging, poisson_sf, typical_severity, update_trends
 
 TODAY = date(2026, 11, 28)
 
@@ -150,6 +150,21 @@ def test_rising_cluster_against_its_baseline() -> None:
     assert not steady
     small, _ = detect_emerging(first_seen=first_seen, today=TODAY, last7=5, baseline=0, recent14=5, customers=2)
     assert not small  # below the minimum volume, however steep
+
+
+@pytest.mark.parametrize(("mix", "typical"), [
+    ({"critical": 1, "medium": 40, "low": 9}, "medium"),  # one critical report does not make it critical
+    ({"critical": 30, "high": 5, "low": 10}, "critical"),
+    ({"high": 2, "low": 2}, "low"),  # an exact tie reads as the milder half
+    ({}, None),
+])
+def test_a_cluster_shows_the_severity_of_its_median_member(mix: dict[str, int], typical: str | None) -> None:
+    assert typical_severity(mix) == typical
+
+
+def test_the_share_of_critical_reports_is_shown_beside_it() -> None:
+    assert critical_share({"critical": 3, "medium": 9}) == 0.25
+    assert critical_share({}) == 0.0
 
 
 def test_poisson_tail() -> None:

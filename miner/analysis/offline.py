@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from miner.analysis.redact import Redactor
 from miner.analysis.schema import ExtractedIssue, TicketResult
-from miner.analysis.taxonomy import Phrase, Taxonomy, tokenize
+from miner.analysis.taxonomy import PhraseMatcher, Taxonomy, tokenize
 from miner.analysis.ticket_text import TicketForAnalysis
 
 MODEL = "offline-rules"
@@ -55,6 +55,18 @@ QUESTION_START = re.compile(
 )
 
 
+# A customer who reports a second, unrelated problem in the same message says so ("Also, ...",
+# "Separate issue:", "PS:"). Without such a turn, sentences that name different product areas are one
+# problem described from several sides ("The scheduler takes forever to load. The week view is so slow...").
+TOPIC_SHIFT = re.compile(
+    r"^(?:also\b|and also\b|additionally\b|in addition\b|besides\b|on top of that\b|on another note\b|"
+    r"another (?:thing|issue|problem|question|bug)\b|(?:a )?second (?:thing|issue|problem|question)\b|"
+    r"separate(?:ly\b| issue\b| problem\b| question\b)|unrelated\b|not sure if (?:it'?s |this is )?related\b|"
+    r"one more thing\b|(?:and )?while i have you\b|while i'?m at it\b|p\.?s\.?(?=[\s:,.-])|oh,? and\b|"
+    r"secondly\b|(?:2|ii)[).:]\s)",
+    re.IGNORECASE,
+)
+
 NOT_A_PROBLEM = re.compile(
     r"\b(?:no problems?|(?:is|are|works?|working|worked|seems?) (?:fine|ok|okay|perfectly)|"
     r"(?:doesn't|don't|does not|do not) have (?:this|the|that|any) (?:problem|issue))\b",
@@ -67,7 +79,9 @@ class _Sentence:
     text: str  # original (redacted) wording, used for quotes
     weight: float  # the subject counts a little more than body sentences
     opening: bool = False
+    topic: int = 0  # which problem of the message it belongs to (a new one after a topic shift)
     categories: dict[str, float] = field(default_factory=dict)  # "cat.sub" -> score
+    terms: dict[str, int] = field(default_factory=dict)  # product-area keyword phrase -> occurrences
     types: dict[str, float] = field(default_factory=dict)
     severities: dict[str, float] = field(default_factory=dict)
     reasons: dict[str, float] = field(default_factory=dict)
@@ -81,62 +95,6 @@ class _Sentence:
         return max(self.categories.values(), default=0.0)
 
 
-class _Matcher:
-    """All phrases of one kind, indexed by first word; a text is scanned once, word by word.
-
-    At each position the longest matching phrase wins (so "clock in" beats "clock"), and matching
-    resumes after it, like a regex alternation ordered longest-first, but in linear time.
-    """
-
-    def __init__(self, entries: list[tuple[str, Phrase]]) -> None:
-        by_text: dict[str, tuple[Phrase, list[str]]] = {}
-        for target, ph in entries:
-            by_text.setdefault(ph.text, (ph, []))[1].append(target)
-        self.exact: dict[str, list[tuple[Phrase, list[str]]]] = defaultdict(list)
-        self.stems: dict[str, list[tuple[Phrase, list[str]]]] = defaultdict(list)
-        for ph, targets in by_text.values():
-            if len(ph.tokens) == 1 and ph.stem:
-                self.stems[ph.tokens[0]].append((ph, targets))
-            else:
-                self.exact[ph.tokens[0]].append((ph, targets))
-        for bucket in (*self.exact.values(), *self.stems.values()):
-            bucket.sort(key=lambda item: -len(item[0].tokens))
-
-    def scores(self, tokens: list[str]) -> dict[str, float]:
-        out: dict[str, float] = defaultdict(float)
-        i, n = 0, len(tokens)
-        while i < n:
-            best: tuple[Phrase, list[str]] | None = None
-            for ph, targets in self.exact.get(tokens[i], ()):
-                k = len(ph.tokens)
-                if i + k <= n and _match(ph, tokens, i):
-                    best = (ph, targets)
-                    break  # buckets are longest first
-            if best is None:
-                token = tokens[i]
-                for cut in range(len(token), 2, -1):
-                    bucket = self.stems.get(token[:cut])
-                    if bucket:
-                        best = bucket[0]
-                        break
-            if best is None:
-                i += 1
-                continue
-            for target in best[1]:
-                out[target] += best[0].weight
-            i += len(best[0].tokens)
-        return out
-
-
-def _match(ph: Phrase, tokens: list[str], i: int) -> bool:
-    last = len(ph.tokens) - 1
-    for j, want in enumerate(ph.tokens):
-        got = tokens[i + j]
-        if got != want and not (j == last and ph.stem and got.startswith(want)):
-            return False
-    return True
-
-
 class OfflineAnalyzer:
     name = "offline"
     model = MODEL
@@ -145,16 +103,16 @@ class OfflineAnalyzer:
     def __init__(self, taxonomy: Taxonomy, *, max_issues: int = 3) -> None:
         self.taxonomy = taxonomy
         self.max_issues = max_issues
-        self.categories = _Matcher([
-            (f"{c.key}.{s.key}", ph)
-            for c in taxonomy.categories.values() for s in c.subcategories.values() for ph in s.keywords
-        ])
+        self.categories = taxonomy.area_keywords
         self.category_weight = {
             f"{c.key}.{s}": c.weight for c in taxonomy.categories.values() for s in c.subcategories
         }
-        self.types = _Matcher([(k, ph) for k, cue in taxonomy.issue_types.items() for ph in cue.keywords])
-        self.severities = _Matcher([(k, ph) for k, cue in taxonomy.severities.items() for ph in cue.keywords])
-        self.reasons = _Matcher([(k, ph) for k, cue in taxonomy.non_issue.items() for ph in cue.keywords])
+        self.area_severity = {
+            f"{c.key}.{s.key}": s.severity for c in taxonomy.categories.values() for s in c.subcategories.values()
+        }
+        self.types = PhraseMatcher([(k, ph) for k, cue in taxonomy.issue_types.items() for ph in cue.keywords])
+        self.severities = PhraseMatcher([(k, ph) for k, cue in taxonomy.severities.items() for ph in cue.keywords])
+        self.reasons = PhraseMatcher([(k, ph) for k, cue in taxonomy.non_issue.items() for ph in cue.keywords])
 
     # --- entry point --------------------------------------------------------------------------
     def analyze(self, ticket: TicketForAnalysis) -> TicketResult:
@@ -162,12 +120,17 @@ class OfflineAnalyzer:
         subject = redactor.redact(ticket.subject or "")
         bodies = [redactor.redact(t) for t in ticket.customer_messages()]
         sentences = [self._score(s, SUBJECT_WEIGHT, opening=True) for s in split_sentences(subject)]
+        topic = 0
         for n, body in enumerate(bodies):
             parts = split_sentences(body)
             for i, part in enumerate(parts):
                 # the opening of the first message says what the ticket is about; sign-offs do not
                 opening = n == 0 and i < 3 and not (i == len(parts) - 1 and len(parts) > 1)
-                sentences.append(self._score(part, 1.0, opening=opening))
+                if TOPIC_SHIFT.match(part):
+                    topic += 1
+                sentence = self._score(part, 1.0, opening=opening)
+                sentence.topic = topic
+                sentences.append(sentence)
         issues = self._issues(sentences)
         if issues:
             return TicketResult(ticket.id, issues=issues)
@@ -177,8 +140,12 @@ class OfflineAnalyzer:
     def _score(self, text: str, weight: float, *, opening: bool) -> _Sentence:
         sentence = _Sentence(text, weight, opening=opening)
         tokens = tokenize(text)
-        sentence.categories = {k: v * self.category_weight.get(k, 1.0)
-                               for k, v in self.categories.scores(tokens).items()}
+        areas: dict[str, float] = defaultdict(float)
+        for ph, targets in self.categories.matches(tokens):
+            sentence.terms[ph.text] = sentence.terms.get(ph.text, 0) + 1
+            for target in targets:
+                areas[target] += ph.weight * self.category_weight.get(target, 1.0)
+        sentence.categories = dict(areas)
         sentence.types = self.types.scores(tokens)
         if NOT_A_PROBLEM.search(text):  # "iPhone users are fine": a contrast, not a complaint
             sentence.types = {}
@@ -199,24 +166,36 @@ class OfflineAnalyzer:
         reason_total = sum(sum(s.reasons.values()) * s.weight for s in sentences if s.opening)
         if reason_total >= 1.5 * problem_total:
             return []
-        groups: dict[str, list[_Sentence]] = defaultdict(list)
+        # One problem per topic of the message (the subject heads the first), named by the product area
+        # its sentences point to together; topics about the same area are one problem.
+        topics: dict[int, list[_Sentence]] = defaultdict(list)
         for s in sentences:
-            if s.evidence == 0:
-                continue
-            best = max(s.categories.items(), key=lambda kv: kv[1])[0]
-            groups[best].append(s)
+            if s.evidence:
+                topics[s.topic].append(s)
+        groups: dict[str, list[_Sentence]] = defaultdict(list)
+        for members in topics.values():
+            area: dict[str, float] = defaultdict(float)
+            for m in members:
+                for key, value in m.categories.items():
+                    area[key] += value * m.weight * (1.0 + m.problem)
+            best = max(sorted(area.items()), key=lambda kv: kv[1])[0]
+            groups[best].extend(members)
         ranked: list[tuple[float, str, list[_Sentence]]] = []
         for key, members in groups.items():
             problem = sum(m.problem for m in members)
-            strength = sum(m.categories.get(key, 0.0) * m.weight for m in members)
+            strength = sum(max(m.categories.values()) * m.weight for m in members)
             ranked.append((strength * (1.0 + problem), key, members))
         ranked.sort(key=lambda r: (-r[0], r[1]))
         issues: list[ExtractedIssue] = []
+        kept_topics: set[int] = set()
         for score, key, members in ranked[: self.max_issues]:
             own_problem = sum(m.problem for m in members)
-            if issues and (score < 0.45 * ranked[0][0] or own_problem == 0):
+            topics_here = {m.topic for m in members}
+            announced = not topics_here & kept_topics  # the customer said it is another problem
+            if issues and (own_problem == 0 or (not announced and score < 0.45 * ranked[0][0])):
                 continue
             issues.append(self._issue(key, members, sentences, score))
+            kept_topics |= topics_here
         if not issues and ranked:
             issues.append(self._issue(ranked[0][1], ranked[0][2], sentences, ranked[0][0]))
         return issues
@@ -230,11 +209,13 @@ class OfflineAnalyzer:
             for t, v in m.types.items():
                 types[t] += v
         issue_type = max(types.items(), key=lambda kv: (kv[1], kv[0] == "bug"))[0] if types else "bug"
-        severity = self._severity(everything, issue_type)
+        severity = self._severity(members, issue_type, self.area_severity.get(key))
         summary = make_summary(key_sentence.text) or self.taxonomy.label(category, subcategory)
         detail_sentences = [m.text for m in members if m is not key_sentence][:2]
         detail = " ".join([key_sentence.text, *detail_sentences])[:400]
         return ExtractedIssue(
+            areas=area_shares(members),
+            terms=term_weights(members),
             category=category,
             subcategory=subcategory,
             issue_type=issue_type,
@@ -245,17 +226,23 @@ class OfflineAnalyzer:
             confidence=round(min(0.95, 0.3 + 0.08 * score), 2),
         )
 
-    def _severity(self, sentences: list[_Sentence], issue_type: str) -> str:
+    def _severity(self, members: list[_Sentence], issue_type: str, usual: str | None) -> str:
+        """From the product area's usual severity (taxonomy), moved by what the customer says about this
+        problem: a critical cue ("payroll is wrong", "nobody can") makes it critical, a high cue ("can't
+        work", "every day") lifts a medium one, a low cue ("cosmetic", "no rush") lowers it. Requests and
+        documentation gaps start low. Calibrated on the demo's ground truth (bench/insight_quality.py)."""
         totals: dict[str, float] = defaultdict(float)
-        for s in sentences:
+        for s in members:  # this problem's own sentences: another problem's urgency is not this one's
             for k, v in s.severities.items():
                 totals[k] += v
-        for level in ("critical", "high"):
-            if totals.get(level, 0) >= 1.0:
-                return level
-        if totals.get("low", 0) >= 1.0 or issue_type in ("feature_request", "documentation_gap"):
+        base = "low" if issue_type in ("feature_request", "documentation_gap") else (usual or "medium")
+        if totals.get("critical", 0) >= 1.0:
+            return "critical"
+        if totals.get("low", 0) >= 1.0:
             return "low"
-        return "medium"
+        if totals.get("high", 0) >= 1.0 and base in ("medium", "low"):
+            return "high"
+        return base
 
     def _reason(self, sentences: list[_Sentence]) -> str:
         totals: dict[str, float] = defaultdict(float)
@@ -265,6 +252,27 @@ class OfflineAnalyzer:
         if not totals:
             return "other"
         return max(sorted(totals.items()), key=lambda kv: kv[1])[0]
+
+
+def area_shares(members: list[_Sentence], keep: int = 5) -> dict[str, float]:
+    """The share of this problem's keyword evidence per product area (its `keep` strongest areas)."""
+    evidence: dict[str, float] = defaultdict(float)
+    for m in members:
+        for key, value in m.categories.items():
+            evidence[key] += value * m.weight * (1.0 + m.problem)
+    top = sorted(evidence.items(), key=lambda kv: (-kv[1], kv[0]))[:keep]
+    total = sum(v for _, v in top)
+    return {k: round(v / total, 3) for k, v in top} if total > 0 else {}
+
+
+def term_weights(members: list[_Sentence]) -> dict[str, float]:
+    """The product-area keyword phrases of this problem's sentences, counted with the sentence's weight
+    (the subject counts a little more)."""
+    found: dict[str, float] = defaultdict(float)
+    for m in members:
+        for term, n in m.terms.items():
+            found[term] += n * m.weight
+    return {k: round(v, 3) for k, v in sorted(found.items())}
 
 
 # --- text helpers -------------------------------------------------------------------------------

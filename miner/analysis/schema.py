@@ -7,6 +7,7 @@ so structured output can only name categories that exist; every answer is valida
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass, field
@@ -30,6 +31,41 @@ class ExtractedIssue:
     detail: str
     representative_quote: str
     confidence: float
+    # Evidence for clustering, beside the text. `areas`: how strongly the text points at each product
+    # area ("category.subcategory" -> share, summing to 1) when the analyzer can say (offline keyword
+    # evidence), so a report between two areas is near both instead of flipping on a near-tie.
+    # `terms`: the taxonomy's keyword phrases in the problem's text, with their weight.
+    areas: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    terms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def evidence(self) -> dict[str, dict[str, float]] | None:
+        """What is stored with the issue for clustering (None when there is nothing)."""
+        found = {k: v for k, v in (("areas", self.areas), ("terms", self.terms)) if v}
+        return found or None
+
+    @property
+    def area(self) -> str:
+        return f"{self.category}.{self.subcategory}"
+
+
+def dedupe_issues(issues: list[ExtractedIssue]) -> list[ExtractedIssue]:
+    """One problem, one issue: drop issues of a ticket that repeat an earlier one.
+
+    A repeat names the same product area and issue type, or quotes the same words. The issue kept is
+    the more confident one, with the more severe severity of the two (the customer said it once).
+    """
+    kept: list[ExtractedIssue] = []
+    for issue in issues:
+        twin = next((k for k in kept if (k.area, k.issue_type) == (issue.area, issue.issue_type)
+                     or _fold(k.representative_quote) == _fold(issue.representative_quote)), None)
+        if twin is None:
+            kept.append(issue)
+            continue
+        better = issue if issue.confidence > twin.confidence else twin
+        severity = min(twin.severity, issue.severity, key=SEVERITIES.index)
+        kept[kept.index(twin)] = dataclasses.replace(better, severity=severity)
+    return kept
 
 
 @dataclass
@@ -116,11 +152,12 @@ def validate_output(data: dict[str, Any], taxonomy: Taxonomy, ticket_text: str) 
         confidence = raw.get("confidence")
         if not isinstance(confidence, int | float) or isinstance(confidence, bool) or not 0 <= confidence <= 1:
             raise InvalidOutput(f"{where}.confidence: must be a number between 0 and 1")
+        detail = normalise_space(str(raw.get("detail", "")))[:2000]
         issues.append(ExtractedIssue(
             category=category, subcategory=subcategory, issue_type=str(issue_type),
-            severity=str(severity), summary=summary,
-            detail=normalise_space(str(raw.get("detail", "")))[:2000],
+            severity=str(severity), summary=summary, detail=detail,
             representative_quote=quote[:500], confidence=float(confidence),
+            terms={k: float(v) for k, v in taxonomy.terms(f"{summary}. {detail}. {quote}").items()},
         ))
     if issues:
         return issues, None

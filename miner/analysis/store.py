@@ -11,7 +11,7 @@ from sqlalchemy import Engine, Table, and_, delete, func, insert, or_, select, u
 from sqlalchemy.engine import Connection
 
 from miner import db
-from miner.analysis.schema import SCHEMA_VERSION, TicketResult
+from miner.analysis.schema import SCHEMA_VERSION, TicketResult, dedupe_issues
 from miner.analysis.ticket_text import TicketForAnalysis, TicketMessage
 from miner.models import AnalysisBatch, Comment, DirtyDay, Issue, LLMCall, Ticket, TicketAnalysis
 
@@ -129,6 +129,7 @@ def store_results(
             "cost_usd": (prev.cost_usd if prev else 0.0) + (u.cost_usd or 0.0),
         }
         if result.ok:
+            result.issues = dedupe_issues(result.issues)
             row.update(state="done", issue_count=len(result.issues),
                        no_issue_reason=db.storable(result.no_issue_reason), last_error=None, analyzed_at=now)
             counts["analyzed"] += 1
@@ -141,7 +142,8 @@ def store_results(
                     "subcategory": text(issue.subcategory), "issue_type": text(issue.issue_type),
                     "severity": text(issue.severity), "summary": text(issue.summary),
                     "detail": text(issue.detail), "representative_quote": text(issue.representative_quote),
-                    "confidence": issue.confidence, "ticket_created_at": ticket.created_at,
+                    "confidence": issue.confidence, "evidence": issue.evidence,
+                    "ticket_created_at": ticket.created_at,
                     "organization_id": ticket.organization_id, "requester_id": ticket.requester_id,
                     "created_at": now, "updated_at": now,
                 })

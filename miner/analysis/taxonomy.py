@@ -1,8 +1,9 @@
 """The issue taxonomy: categories and subcategories every extracted issue is filed under.
 
 Loaded from a TOML file (default: `taxonomy.toml` next to this module; MINER_TAXONOMY points to your
-own). Keyword phrases are compiled once into word-boundary regexes for the offline analyzer; labels
-and descriptions go into Claude's cached system prompt.
+own). Keyword phrases are matched word by word (`PhraseMatcher`) by the offline analyzer and, as the
+evidence of what an issue is about, for clustering; labels and descriptions go into Claude's cached
+system prompt.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,7 @@ class Subcategory:
     key: str
     label: str
     keywords: tuple[Phrase, ...]
+    severity: str | None = None  # typical severity of a problem here when the ticket says nothing of its impact
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,20 @@ class Taxonomy:
     def is_valid(self, category: str, subcategory: str) -> bool:
         return category in self.categories and subcategory in self.categories[category].subcategories
 
+    @functools.cached_property
+    def area_keywords(self) -> PhraseMatcher:
+        """Every product area's keyword phrases, to find them in a text."""
+        return PhraseMatcher([(f"{c.key}.{s.key}", ph) for c in self.categories.values()
+                              for s in c.subcategories.values() for ph in s.keywords])
+
+    def terms(self, text: str) -> dict[str, int]:
+        """How often each product-area keyword phrase occurs in `text`: the taxonomy's words for what a
+        problem is about, which clustering weighs beside the text embedding."""
+        found: dict[str, int] = defaultdict(int)
+        for ph, _ in self.area_keywords.matches(tokenize(text)):
+            found[ph.text] += 1
+        return dict(found)
+
     def prompt_block(self) -> str:
         """The taxonomy as Claude sees it (part of the cached system prompt)."""
         lines = ["CATEGORIES (use the exact key `category.subcategory`):"]
@@ -103,6 +121,68 @@ class Taxonomy:
         for cue in self.non_issue.values():
             lines.append(f"- {cue.key}: {cue.label}")
         return "\n".join(lines)
+
+
+class PhraseMatcher:
+    """All phrases of one kind, indexed by first word; a text is scanned once, word by word.
+
+    At each position the longest matching phrase wins (so "clock in" beats "clock"), and matching
+    resumes after it, like a regex alternation ordered longest-first, but in linear time.
+    """
+
+    def __init__(self, entries: list[tuple[str, Phrase]]) -> None:
+        by_text: dict[str, tuple[Phrase, list[str]]] = {}
+        for target, ph in entries:
+            by_text.setdefault(ph.text, (ph, []))[1].append(target)
+        self.exact: dict[str, list[tuple[Phrase, list[str]]]] = defaultdict(list)
+        self.stems: dict[str, list[tuple[Phrase, list[str]]]] = defaultdict(list)
+        for ph, targets in by_text.values():
+            if len(ph.tokens) == 1 and ph.stem:
+                self.stems[ph.tokens[0]].append((ph, targets))
+            else:
+                self.exact[ph.tokens[0]].append((ph, targets))
+        for bucket in (*self.exact.values(), *self.stems.values()):
+            bucket.sort(key=lambda item: -len(item[0].tokens))
+
+    def scores(self, tokens: list[str]) -> dict[str, float]:
+        """Summed phrase weights per target (product area, cue...)."""
+        out: dict[str, float] = defaultdict(float)
+        for ph, targets in self.matches(tokens):
+            for target in targets:
+                out[target] += ph.weight
+        return out
+
+    def matches(self, tokens: list[str]) -> Iterator[tuple[Phrase, list[str]]]:
+        """Each phrase found, in order, with the targets it points at."""
+        i, n = 0, len(tokens)
+        while i < n:
+            best: tuple[Phrase, list[str]] | None = None
+            for ph, targets in self.exact.get(tokens[i], ()):
+                k = len(ph.tokens)
+                if i + k <= n and _match(ph, tokens, i):
+                    best = (ph, targets)
+                    break  # buckets are longest first
+            if best is None:
+                token = tokens[i]
+                for cut in range(len(token), 2, -1):
+                    bucket = self.stems.get(token[:cut])
+                    if bucket:
+                        best = bucket[0]
+                        break
+            if best is None:
+                i += 1
+                continue
+            yield best
+            i += len(best[0].tokens)
+
+
+def _match(ph: Phrase, tokens: list[str], i: int) -> bool:
+    last = len(ph.tokens) - 1
+    for j, want in enumerate(ph.tokens):
+        got = tokens[i + j]
+        if got != want and not (j == last and ph.stem and got.startswith(want)):
+            return False
+    return True
 
 
 def phrase(text: str) -> Phrase:
@@ -144,9 +224,13 @@ def load_taxonomy(path: Path) -> Taxonomy:
             for skey, sbody in cbody.get("subcategories", {}).items():
                 if not KEY.match(skey):
                     raise TaxonomyError(f"[categories.{ckey}.subcategories.{skey}]: bad key")
+                severity = sbody.get("severity")
+                if severity is not None and severity not in SEVERITIES:
+                    raise TaxonomyError(f"[categories.{ckey}.subcategories.{skey}] severity must be one of "
+                                        f"{', '.join(SEVERITIES)}")
                 subs[skey] = Subcategory(
                     skey, str(sbody.get("label", skey)),
-                    tuple(phrase(k) for k in sbody.get("keywords", [])),
+                    tuple(phrase(k) for k in sbody.get("keywords", [])), severity,
                 )
             if not subs:
                 raise TaxonomyError(f"[categories.{ckey}] needs at least one subcategory")

@@ -2,7 +2,7 @@
 
 Edits are recorded in `cluster_events` and expressed as flags the clustering respects on every later
 run: a pinned name is never replaced, a merged cluster stays merged (its id points at the target),
-a moved issue is pinned to its new cluster.
+a moved issue is pinned to its new cluster, and so are the issues a person merged into another.
 """
 
 from __future__ import annotations
@@ -96,28 +96,44 @@ def add_note(engine: Engine, cluster_id: int, body: str, *, author: str | None =
 
 
 def merge(engine: Engine, source_id: int, target_id: int, *, author: str | None = None) -> int:
-    """Move every issue of `source` into `target` and retire `source` (pointing at `target`)."""
+    """Move every issue of `source` into `target` and retire `source` (pointing at `target`).
+
+    A person's merge pins the moved issues: later runs keep them together in `target`."""
     if source_id == target_id:
         raise EditError("merge: choose two different clusters")
-    now = datetime.now(UTC)
     with db.write_transaction(engine) as conn:
-        source = _live(conn, source_id)
-        target = _live(conn, target_id)
-        moved = conn.execute(update(issues_t).where(issues_t.c.cluster_id == source_id)
-                             .values(cluster_id=target_id, updated_at=now)).rowcount
-        size = conn.execute(select(func.count()).select_from(issues_t)
-                            .where(issues_t.c.cluster_id == target_id)).scalar_one()
-        conn.execute(update(clusters_t).where(clusters_t.c.id == source_id)
-                     .values(retired=True, merged_into=target_id, size=0, updated_at=now))
-        # clusters that were merged into the source follow it to the target
-        conn.execute(update(clusters_t).where(clusters_t.c.merged_into == source_id)
-                     .values(merged_into=target_id))
-        conn.execute(update(clusters_t).where(clusters_t.c.id == target_id)
-                     .values(size=size, updated_at=now))
-        log_event(conn, target_id, "merge", {"merged": source_id, "merged_name": source.name,
-                                            "issues": moved}, author)
-        log_event(conn, source_id, "merged_into", {"target": target_id, "target_name": target.name}, author)
-    return moved
+        return merge_in(conn, source_id, target_id, author=author, pin=True)
+
+
+def merge_in(conn: Connection, source_id: int, target_id: int, *, author: str | None, pin: bool,
+             detail: dict[str, Any] | None = None) -> int:
+    """`merge` inside an open transaction; the clustering merges with `pin=False` and a reason in
+    `detail`. Returns how many issues moved."""
+    now = datetime.now(UTC)
+    source = _live(conn, source_id)
+    target = _live(conn, target_id)
+    values: dict[str, Any] = {"cluster_id": target_id, "updated_at": now}
+    if pin:
+        values["cluster_pinned"] = True
+    moved = conn.execute(update(issues_t).where(issues_t.c.cluster_id == source_id).values(**values)).rowcount
+    conn.execute(update(clusters_t).where(clusters_t.c.id == source_id)
+                 .values(retired=True, merged_into=target_id, size=0, updated_at=now))
+    # clusters that were merged into the source follow it to the target
+    conn.execute(update(clusters_t).where(clusters_t.c.merged_into == source_id)
+                 .values(merged_into=target_id))
+    _refresh_size(conn, target_id, now)
+    log_event(conn, target_id, "merge", {"merged": source_id, "merged_name": source.name, "issues": moved,
+                                        **(detail or {})}, author)
+    log_event(conn, source_id, "merged_into", {"target": target_id, "target_name": target.name,
+                                              **(detail or {})}, author)
+    return int(moved)
+
+
+def _refresh_size(conn: Connection, cluster_id: int, now: datetime) -> None:
+    # the centroid follows at the next clustering run, which recomputes every centroid from its members
+    size = conn.execute(select(func.count()).select_from(issues_t)
+                        .where(issues_t.c.cluster_id == cluster_id)).scalar_one()
+    conn.execute(update(clusters_t).where(clusters_t.c.id == cluster_id).values(size=size, updated_at=now))
 
 
 def move_issue(engine: Engine, issue_id: int, target_id: int, *, author: str | None = None) -> None:
@@ -150,3 +166,33 @@ def resolve(engine: Engine, cluster_id: int) -> int:
                 return cluster_id
             cluster_id = row.merged_into
     return cluster_id
+
+
+def describe_event(action: str, detail: dict[str, Any] | None) -> str:
+    """One line for the cluster's activity log: what happened, and why when the clustering did it."""
+    d = detail or {}
+
+    def n(key: str, word: str) -> str:
+        count = int(d.get(key) or 0)
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    reason = f": {d['reason']}" if d.get("reason") else ""
+    texts = {
+        "created": f"Formed from {n('size', 'issue')}" + (
+            f"; reports like these go back to {str(d['seen_before'])[:10]}, so it is not a new problem"
+            if d.get("seen_before") else ""),
+        "rename": f"Renamed from “{d.get('from')}” to “{d.get('to')}”" + (" and pinned" if d.get("pinned") else ""),
+        "pin": "Name pinned", "unpin": "Name unpinned",
+        "status": f"Status {d.get('from')} → {d.get('to')}",
+        "note": "Note added",
+        "merge": f"#{d.get('merged')} “{d.get('merged_name')}” merged in ({n('issues', 'issue')}){reason}",
+        "merged_into": f"Merged into #{d.get('target')} “{d.get('target_name')}”{reason}",
+        "move_in": f"Issue #{d.get('issue')} moved here from #{d.get('from')}",
+        "move_out": f"Issue #{d.get('issue')} moved to #{d.get('to')}",
+        "split": f"{n('issues', 'recent issue')} split out into #{d.get('into')}{reason}",
+        "split_from": f"Split out as a new problem: {n('issues', 'recent issue')} from "
+                      f"{', '.join(f'#{c}' for c in d.get('clusters') or []) or 'unclustered issues'}"
+                      f" ({n('reported_before', 'similar report')} before this week)",
+        "retired": f"Retired{reason}",
+    }
+    return texts.get(action, f"{action} {d}" if d else action)

@@ -10,21 +10,24 @@ was named; a pinned name (any human rename pins by default) is never touched.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, func, insert, select, update
 
 from miner import db
 from miner.analysis.offline import sentence_case
 from miner.clustering import algorithm
-from miner.models import Cluster, Issue, LLMCall
+from miner.models import Cluster, Issue, LLMCall, Ticket
 from miner.progress import RunControl
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
 issues_t: Table = Issue.__table__  # type: ignore[assignment]
 calls_t: Table = LLMCall.__table__  # type: ignore[assignment]
+tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
 
 RENAME_GROWTH = 1.5
 SAMPLE_PER_CLUSTER = 200
@@ -78,7 +82,7 @@ class Namer:
             return 0, 0.0
         control.update(total=len(due), done=0, message=f"{len(due)} clusters to name")
         docs, members = self._documents(engine)
-        offline = self._offline_names(docs, members)
+        offline = self._offline_names(docs, self._subjects(engine))
         cost = 0.0
         now = datetime.now(UTC)
         updates = []
@@ -120,10 +124,28 @@ class Namer:
                     members.setdefault(row.cluster_id, []).append((row.summary, row.representative_quote))
         return docs, members
 
-    def _offline_names(self, docs: dict[int, list[str]],
-                       members: dict[int, list[tuple[str, str]]]) -> dict[int, tuple[str, str]]:
-        """Name: the most typical report (the member summary nearest the centre that reads like a
-        title); summary: the cluster's key phrases from class-based TF-IDF."""
+    def _subjects(self, engine: Engine) -> dict[int, list[str]]:
+        """Per cluster: subject lines of the tickets that reported only this problem (redacted)."""
+        from miner.analysis.redact import redact
+
+        single = (select(issues_t.c.ticket_id).group_by(issues_t.c.ticket_id)
+                  .having(func.count() == 1).scalar_subquery())
+        query = (select(issues_t.c.cluster_id, tickets_t.c.subject)
+                 .join(tickets_t, tickets_t.c.id == issues_t.c.ticket_id)
+                 .where(issues_t.c.cluster_id.is_not(None), issues_t.c.ticket_id.in_(single),
+                        tickets_t.c.status != "deleted")
+                 .order_by(issues_t.c.cluster_id, issues_t.c.cluster_similarity.desc(), issues_t.c.id))
+        subjects: dict[int, list[str]] = {}
+        with engine.connect() as conn:
+            for row in conn.execute(query):
+                bucket = subjects.setdefault(row.cluster_id, [])
+                if row.subject and len(bucket) < SAMPLE_PER_CLUSTER:
+                    bucket.append(redact(row.subject))
+        return subjects
+
+    def _offline_names(self, docs: dict[int, list[str]], subjects: dict[int, list[str]]) -> dict[int, tuple[str, str]]:
+        """Name: a short title from the subject lines and central reports (see `cluster_title`);
+        summary: the cluster's key phrases from class-based TF-IDF."""
         if not docs:
             return {}
         ids = sorted(docs)
@@ -132,11 +154,10 @@ class Namer:
         phrases = algorithm.top_phrases(texts, labels, top=4)
         out = {}
         for cid in ids:
-            name = typical_title(docs[cid], phrases.get(cid) or []) or (phrases.get(cid) or [""])[0]
-            name = sentence_case(name) if name else f"Cluster {cid}"
             keys = phrases.get(cid) or []
-            summary = (f"Key phrases: {', '.join(keys)}." if keys else "")
-            out[cid] = (name, summary)
+            name = cluster_title(docs[cid], keys, subjects=subjects.get(cid, ())) or (keys or [""])[0]
+            name = sentence_case(name) if name else f"Cluster {cid}"
+            out[cid] = (name, f"Key phrases: {', '.join(keys)}." if keys else "")
         return out
 
     # --- Claude -------------------------------------------------------------------------------
@@ -209,6 +230,223 @@ def typical_title(summaries: Sequence[str], key_phrases: Sequence[str] = (), can
         if hits > best_hits:
             best, best_hits = text, hits
     return best
+
+
+MAX_TITLE_WORDS = 8
+# What a report starts with that is not the problem: the channel it came through, a shout, the turn that
+# introduces a second problem ("A second problem:", "Also,", "PS:").
+_CHANNEL = re.compile(r"^(?:(?:phone call|voicemail|chat|conversation|call|sms|whatsapp|email|ticket|case|"
+                      r"re|fwd?|fw|urgent|important|help|asap|question)\b\s*[:!\-–—]+\s*)+", re.IGNORECASE)
+_SHIFT = re.compile(r"^(?:a second problem|second (?:thing|issue|problem)|separate issue|another thing(?: we noticed)?|"
+                    r"also|and also|ps|p\.s\.|unrelated,? but|on top of that|and while i have you|one more thing|"
+                    r"oh,? and|not sure if (?:it'?s )?related,? but)\b\s*[:,.\-–—]*\s*", re.IGNORECASE)
+# Who suffers it is detail; the title says what goes wrong ("Several of our servers with Android phones
+# can't clock in" -> "Android phones can't clock in").
+_WHO = re.compile(r"^(?:(?:several|some|all|most|many|a few|half|none|one|two|three|a lot|lots|a number|loads|"
+                  r"a couple|a good number|quite a few)(?: of)? )?(?:our|my|the|we|i|us|your)?\s*"
+                  r"(?:whole |entire |new )?(?:[a-z]+ )?(?:staff|team|employees|users|people|managers|"
+                  r"workers|servers|drivers|nurses|colleagues|crew|members|officers|guards|cleaners)"
+                  r"(?: with| on| using)?\s+", re.IGNORECASE)
+_CLAUSES = re.compile(r"\s*(?:[,;:()]|\s[-–—]\s|\s(?:but|because|since|which|so|although|though|while)\s)\s*",
+                      re.IGNORECASE)
+_ASIDE = re.compile(r"\s*\([^()]*\)")
+_PREPOSITIONS = {"for", "with", "from", "by", "to", "at", "on", "of", "in", "via", "and", "or"}
+_TITLE_WORD = re.compile(r"[\w'’.+#/-]+")
+
+
+def cluster_title(summaries: Sequence[str], key_phrases: Sequence[str] = (), candidates: int = 40,
+                  subjects: Sequence[str] = ()) -> str:
+    """A short name (at most MAX_TITLE_WORDS words) for a cluster, from its most central reports
+    (`summaries`, nearest first) and its key phrases.
+
+    Each central report is cleaned: without the channel ("Phone call:"), the turn that introduced it
+    ("A second problem:"), who suffers it ("Several of our staff"), when ("since yesterday"), and any
+    word that varies from report to report - names of people and sites, numbers, devices - so no
+    person's name or other detail of one customer ends up in a name everybody reads. A report that is
+    already short after that wins if it says (nearly) as many of the key phrases as the best one; else
+    the best is cut to the stretch of its clause that says most of them.
+
+    Customers title their tickets themselves, and a subject line several of them wrote ("Android clock
+    in not working") names a problem better than a sentence cut from a report: with `subjects` (the
+    subject lines of tickets that reported only this problem), the cleaned subject that says most key
+    phrases, then the one most tickets share, wins unless a report says clearly more of them."""
+    keywords = {w for phrase in key_phrases for w in algorithm.phrase_words(phrase)} - algorithm.STOP_WORDS
+    vocab = _vocabulary([*summaries, *subjects])
+    report = _report_title(summaries, keywords, vocab, candidates)
+    titled = _subject_title(subjects, keywords, vocab)
+    if titled and (not report or titled[0] + 1 >= len(keywords & set(algorithm.phrase_words(report)))):
+        return titled[1]
+    return report
+
+
+def _subject_title(subjects: Sequence[str], keywords: set[str], vocab: _Vocabulary) -> tuple[int, str] | None:
+    """(key-phrase words, title) of the best subject line shared by at least two tickets, if any."""
+    support: Counter[str] = Counter()
+    spelled: dict[str, str] = {}
+    for subject in subjects:
+        title, complete = _shorten(" ".join(subject.split()).rstrip(".!?"), keywords, vocab, whole=True)
+        if not complete or len(title.split()) < 2:
+            continue
+        key = title.casefold()
+        support[key] += 1
+        spelled.setdefault(key, title)
+    scored = [(len(keywords & set(algorithm.phrase_words(key))), n, key) for key, n in support.items() if n >= 2]
+    scored = [s for s in scored if s[0] >= 1 and s[2].split()[0].strip("'’") not in _OPENERS]
+    if not scored:
+        return None
+    hits, _, key = max(scored, key=lambda s: (s[0], s[1], -len(s[2])))
+    return hits, spelled[key]
+
+
+def _report_title(summaries: Sequence[str], keywords: set[str], vocab: _Vocabulary, candidates: int) -> str:
+    options: list[tuple[int, bool, int, str]] = []  # (key-phrase words, complete, position, title)
+    seen: set[str] = set()
+    for position, text in enumerate(summaries):
+        text = " ".join(text.split()).rstrip(".!?")
+        if text.casefold() in seen:
+            continue
+        seen.add(text.casefold())
+        if len(seen) > candidates:
+            break
+        title, complete = _shorten(text, keywords, vocab)
+        if len(title.split()) >= 2:
+            options.append((len(keywords & set(algorithm.phrase_words(title))), complete, position, title))
+    if not options:
+        return ""
+    most = max(o[0] for o in options)
+    short = [o for o in options if o[1] and o[0] >= max(most - 1, 0.6 * most) and len(o[3].split()) >= 3
+             and o[3].split()[0].casefold().strip("'’") not in _OPENERS]
+    pool = short or options
+    return max(pool, key=lambda o: (o[0], o[1], -o[2]))[3]
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    shared: set[str]  # words several of a cluster's texts use (the problem's words), lower case
+    lower: set[str]  # words the texts also write in lower case (so not only ever as a name)
+
+
+def _vocabulary(texts: Sequence[str]) -> _Vocabulary:
+    """Which words are the problem's, as opposed to the ones a single report brings (a person, a site,
+    a number)."""
+    counts: Counter[str] = Counter()
+    lower: set[str] = set()
+    for text in texts:
+        words = _TITLE_WORD.findall(text)
+        counts.update({w.casefold() for w in words})
+        lower.update(w for w in words if w.islower())
+    floor = max(2, round(0.05 * len(texts)))
+    return _Vocabulary({w for w, n in counts.items() if n >= floor}, lower)
+
+
+_NAME_CONTEXT = {"for", "with", "from", "by", "to", "and", "ask", "asked", "tell", "told", "called", "named",
+                 "colleague", "coworker", "co-worker", "manager", "employee", "mr", "mrs", "ms", "dr", "hi", "hello",
+                 "dear", "thanks", "cc"}
+_NAME_LISTS = ("first_names", "first_names_female", "first_names_male", "first_names_nonbinary", "last_names",
+               "first_romanized_names", "first_romanized_names_female", "first_romanized_names_male",
+               "last_romanized_names")
+
+
+@functools.lru_cache(maxsize=1)
+def person_names() -> frozenset[str]:
+    """First and last names in Latin script from Faker's person providers (about 29,000, from some 80
+    locales), lower case: how a name in a report is recognised."""
+    import importlib
+    import pkgutil
+
+    import faker.providers.person as providers
+
+    names: set[str] = set()
+    for module in pkgutil.iter_modules(providers.__path__):
+        try:
+            provider = importlib.import_module(f"{providers.__name__}.{module.name}").Provider
+        except (ImportError, AttributeError):
+            continue
+        for attr in _NAME_LISTS:
+            values = getattr(provider, attr, None)
+            if not isinstance(values, dict | list | tuple):
+                continue
+            for name in values:
+                if isinstance(name, str) and _LATIN_NAME.fullmatch(name):
+                    names.add(name.casefold())
+    return frozenset(names)
+
+
+_LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+
+
+def _is_detail(word: str, previous: str | None, first: bool, keywords: set[str], vocab: _Vocabulary) -> bool:
+    """A word of one report that must not name a cluster: a person, a number, a site or device name.
+
+    A person's name is never kept, even when many reports mention the same person: a known first or
+    last name that the texts never write in lower case ("Lena", not "page"), or that follows "for",
+    "ask", "colleague"..."""
+    key = word.casefold().strip("'’.")
+    if any(ch.isdigit() for ch in word) or word.startswith(("[", "<", "{")):
+        return True
+    if key in algorithm.STOP_WORDS:
+        return False
+    if key in person_names() and (key not in vocab.lower or (previous or "").casefold() in _NAME_CONTEXT):
+        return True
+    if key in keywords or key in vocab.shared:
+        return False
+    return word[:1].isupper() and not word.isupper() and not first
+
+
+def _shorten(text: str, keywords: set[str], vocab: _Vocabulary, *, whole: bool = False) -> tuple[str, bool]:
+    """The title a report gives (its clause that says most key phrases, or all of it with `whole`),
+    and whether it fitted without cutting."""
+    text = _CHANNEL.sub("", text)
+    text = _SHIFT.sub("", text).strip(" -–—:,")
+    text = _ASIDE.sub("", text)  # "(mostly Pixel 7a)": an aside is one report's detail
+    clauses = [text.strip()] if whole else [c.strip() for c in _CLAUSES.split(text) if c and c.strip()]
+    if not clauses:
+        return "", False
+    best = max(clauses, key=lambda c: (len(keywords & set(algorithm.phrase_words(c))), -clauses.index(c)))
+    best = _WHEN.sub("", _WHO.sub("", _WHEN.sub("", best)))
+    kept: list[str] = []
+    for i, word in enumerate(_TITLE_WORD.findall(best)):
+        if _is_detail(word, kept[-1] if kept else None, i == 0, keywords, vocab):
+            if kept and kept[-1].casefold() in _PREPOSITIONS:
+                kept.pop()  # "overtime for Omar": the name goes, and the "for" that announced it
+            _trim(kept)
+            if len(kept) >= 3:  # "rejected at Dock 4 for 12 people on the Pixel 7a": the rest is detail too
+                break
+            continue
+        kept.append(word)
+    _trim(kept)
+    complete = len(kept) <= MAX_TITLE_WORDS
+    if not complete:  # the stretch that says most of the key phrases, earliest on a tie
+        windows = [kept[i:i + MAX_TITLE_WORDS] for i in range(len(kept) - MAX_TITLE_WORDS + 1)]
+        kept = max(windows, key=lambda w: (len(keywords & {x.casefold() for x in w}), -windows.index(w)))
+        _trim(kept)
+    return (sentence_case(" ".join(kept)) if kept else ""), complete
+
+
+_WHEN = re.compile(r"^(?:(?:(?:since|as of|from|starting|after) (?:yesterday|today|this morning|last \w+|\w+day|"
+                   r"the \w+ update|the update|the last \w+(?: \w+)?)|yesterday|today|again|still|suddenly|"
+                   r"recently|now)\b[, ]*)+", re.IGNORECASE)
+_DANGLING = {"again", "anymore", "today", "yesterday", "now", "though", "either", "too", "also", "still", "says",
+             "said", "say", "is", "are", "was", "were", "be", "been", "has", "have", "had", "get", "gets"}
+
+
+_PARTICLES = {"in", "out", "up", "off", "down", "on", "back", "over"}  # "clock in", "log out", "sign up"
+_OPENERS = {"we've", "we", "i", "i've", "i'm", "my", "our", "there", "be", "do", "does", "is", "are", "have", "has",
+            "see", "been", "getting", "get", "got", "this", "it", "its", "it's"}
+
+
+def _trim(words: list[str]) -> None:
+    """No title starts with a preposition or ends on a word that leaves it hanging."""
+    def dangling(i: int) -> bool:
+        key = words[i].casefold()
+        if key in _PARTICLES and i > 0:  # a verb's particle ends a phrase; after "the" it does not
+            previous = words[i - 1].casefold()
+            return previous in algorithm.STOP_WORDS or previous in _PREPOSITIONS
+        return key in algorithm.STOP_WORDS or key in _PREPOSITIONS or key in _DANGLING
+    while words and dangling(len(words) - 1):
+        words.pop()
+    while words and words[0].casefold() in _PREPOSITIONS | {"that", "which", "who"}:
+        words.pop(0)
 
 
 def dominant_labels(engine: Engine) -> None:

@@ -15,39 +15,35 @@ where they were put; clusters a human merged stay merged.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Table, bindparam, func, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, case, func, insert, select, update
 
-from miner import db
+from miner import db, trends
+from miner.analysis.taxonomy import Taxonomy
 from miner.clustering import algorithm
 from miner.clustering.edits import log_event
-from miner.clustering.embeddings import Embedder, get_embedder
+from miner.clustering.embeddings import get_embedder
 from miner.clustering.naming import Namer, dominant_labels
-from miner.models import Cluster, ClusterEvent, Issue, IssueEmbedding, Ticket
+from miner.clustering.vectors import IssueVectors, embed_missing, representation, unit
+from miner.models import Cluster, ClusterEvent, Issue, Ticket
 from miner.progress import RunControl
 
 log = logging.getLogger(__name__)
 
 issues_t: Table = Issue.__table__  # type: ignore[assignment]
 tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
-emb_t: Table = IssueEmbedding.__table__  # type: ignore[assignment]
 clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
 events_t: Table = ClusterEvent.__table__  # type: ignore[assignment]
 
-EMBED_CHUNK = 2000
-# Chosen on the demo dataset's ground truth (ARI of clusters vs true issues, offline analyzer):
-# area weight 0.5 -> 0.34, 0.7 -> 0.42, 0.9 -> 0.49; 400 characters of detail beat 160.
-AREA_WEIGHT = 0.9
-DETAIL_CHARS = 400
 MIN_NEW_CLUSTER = 5
 RENAME_GROWTH = 1.5  # rename when a cluster is 1.5x the size it had when it was named
 
@@ -62,6 +58,7 @@ class ClusterResult:
     clusters: int = 0
     renamed: int = 0
     retired: int = 0
+    split: int = 0  # recent incidents taken out of an older cluster into clusters of their own
     llm_cost_usd: float = 0.0
     seconds: float = 0.0
 
@@ -69,34 +66,12 @@ class ClusterResult:
         return asdict(self)
 
 
-def issue_text(summary: str, detail: str | None) -> str:
-    """What gets embedded: the normalised summary, with the start of the detail for context."""
-    detail = (detail or "").strip()
-    if not detail or detail.lower().startswith(summary.lower()[:40]):
-        return summary
-    return f"{summary}. {detail[:DETAIL_CHARS]}"
-
-
-def area_vector(area: str, dim: int) -> np.ndarray:
-    """A fixed pseudo-random unit vector per product area (`category.subcategory`).
-
-    Added to an issue's text embedding with weight AREA_WEIGHT, it raises the similarity of two
-    issues of the same area by about AREA_WEIGHT**2 and leaves other pairs alone (random directions
-    in hundreds of dimensions are nearly orthogonal): different wordings of one problem come
-    together, while the text still separates different problems of one area.
-    """
-    seed = int.from_bytes(hashlib.sha256(area.encode()).digest()[:8], "little")
-    v = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
-    return v / np.linalg.norm(v)
+def _unit(v: np.ndarray) -> np.ndarray:
+    return unit(v)
 
 
 def _vec(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=np.float32)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return v / n if n > 0 else v
 
 
 def run_clustering(
@@ -107,8 +82,14 @@ def run_clustering(
     control: RunControl | None = None,
     full: bool = False,
     result: ClusterResult | None = None,
+    today: date | None = None,
+    taxonomy: Taxonomy | None = None,
 ) -> ClusterResult:
+    """Cluster new issues (or all of them with `full`). `today` is the day the run counts as (a replay
+    of past nights passes its own; default: the current UTC day); `taxonomy` finds the keyword evidence
+    of issues analysed before it was stored with them."""
     control = control or RunControl()
+    today = today or datetime.now(UTC).date()
     result = result if result is not None else ClusterResult()
     started = time.monotonic()
     embedder = get_embedder(embeddings)
@@ -118,15 +99,20 @@ def run_clustering(
                                   .distinct()).scalars())
         live_clusters = conn.execute(select(func.count()).select_from(clusters_t)
                                      .where(clusters_t.c.retired.is_(False))).scalar_one()
-    if models - {None, embedder.name}:
-        log.info("embedding model changed to %s: re-embedding and re-clustering everything", embedder.name)
+    model = representation(embedder)
+    if models - {None, model}:
+        log.info("issue vectors changed to %s: re-clustering everything", model)
         full = True
     result.embedded = embed_missing(engine, embedder, control)
+    vectors = IssueVectors.load(engine, embedder, taxonomy)
     result.mode = "full" if full or live_clusters == 0 else "incremental"
     if result.mode == "full":
-        _full(engine, embedder, control, result)
+        _full(engine, vectors, model, control, result)
     else:
-        _incremental(engine, embedder, control, result)
+        refresh_centroids(engine, vectors, model)
+        _incremental(engine, vectors, model, control, result)
+    result.split = split_incidents(engine, vectors, model, today)
+    result.new_clusters += result.split
     dominant_labels(engine)
     control.stage("Naming clusters")
     result.renamed, cost = namer.name_clusters(engine, control)
@@ -142,45 +128,47 @@ def run_clustering(
     return result
 
 
-# --- embeddings ---------------------------------------------------------------------------------
+# --- loading ------------------------------------------------------------------------------------
 
 
-def embed_missing(engine: Engine, embedder: Embedder, control: RunControl) -> int:
-    """Embed issues without a stored vector from this model; returns how many were embedded."""
-    query = (select(issues_t.c.id, issues_t.c.summary, issues_t.c.detail, issues_t.c.category,
-                    issues_t.c.subcategory)
-             .outerjoin(emb_t, emb_t.c.issue_id == issues_t.c.id)
-             .where((emb_t.c.issue_id.is_(None)) | (emb_t.c.model != embedder.name))
-             .order_by(issues_t.c.id))
-    with engine.connect() as conn:
-        todo = conn.execute(query).all()
-    control.stage("Embedding issues", total=len(todo), message=embedder.name)
-    for start in range(0, len(todo), EMBED_CHUNK):
-        control.check()
-        chunk = todo[start:start + EMBED_CHUNK]
-        vectors = embedder.embed([issue_text(r.summary, r.detail) for r in chunk]).astype(np.float32)
-        for i, r in enumerate(chunk):
-            vectors[i] = _unit(vectors[i] + AREA_WEIGHT * area_vector(f"{r.category}.{r.subcategory}", vectors.shape[1]))
-        rows = [{"issue_id": r.id, "model": embedder.name, "vector": v.tobytes()} for r, v in zip(chunk, vectors, strict=True)]
-        with db.write_transaction(engine) as conn:
-            db.upsert(conn, emb_t, rows, key=["issue_id"], update=["model", "vector"])
-        control.update(done=start + len(chunk))
-    return len(todo)
-
-
-def _load(engine: Engine, where: Any) -> tuple[list[int], list[str], np.ndarray, list[Any]]:
+def _load(engine: Engine, where: Any, vectors: IssueVectors) -> tuple[list[int], list[str], np.ndarray, list[Any]]:
+    """Live issues matching `where` that have a vector: ids, summaries, vectors, rows."""
     query = (select(issues_t.c.id, issues_t.c.summary, issues_t.c.cluster_id, issues_t.c.cluster_pinned,
-                    emb_t.c.vector)
-             .join(emb_t, emb_t.c.issue_id == issues_t.c.id)
+                    issues_t.c.ticket_created_at, issues_t.c.organization_id, issues_t.c.requester_id)
              .join(tickets_t, tickets_t.c.id == issues_t.c.ticket_id)
              .where(tickets_t.c.status != "deleted", where)
              .order_by(issues_t.c.id))
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    if not rows:
-        return [], [], np.zeros((0, 0), dtype=np.float32), []
-    X = np.vstack([_vec(r.vector) for r in rows])
-    return [r.id for r in rows], [r.summary for r in rows], X, list(rows)
+        rows = [r for r in conn.execute(query) if r.id in vectors]
+    ids = [r.id for r in rows]
+    return ids, [r.summary for r in rows], vectors.of(ids), rows
+
+
+def refresh_centroids(engine: Engine, vectors: IssueVectors, model: str, cluster_ids: Iterable[int] | None = None) -> None:
+    """Recompute centroids and sizes from the members' vectors (all live clusters, or `cluster_ids`):
+    stored centroids are a cache of this run's representation, which a person's merge or move, a new
+    IDF or a new version of the representation leaves stale."""
+    query = (select(issues_t.c.cluster_id, issues_t.c.id).join(clusters_t, clusters_t.c.id == issues_t.c.cluster_id)
+             .where(clusters_t.c.retired.is_(False)))
+    if cluster_ids is not None:
+        query = query.where(issues_t.c.cluster_id.in_(list(cluster_ids)))
+    members: dict[int, list[int]] = defaultdict(list)
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            members[row.cluster_id].append(row.id)
+    if not members:
+        return
+    now = datetime.now(UTC)
+    updates = []
+    for cid, ids in members.items():
+        inside = [i for i in ids if i in vectors]
+        centre = _unit(vectors.of(inside).mean(axis=0)) if inside else None
+        updates.append({"cid": cid, "size": len(ids), "now": now, "model": model,
+                        "centroid": centre.astype(np.float32).tobytes() if centre is not None else None})
+    with db.write_transaction(engine) as conn:
+        conn.execute(update(clusters_t).where(clusters_t.c.id == bindparam("cid"))
+                     .values(size=bindparam("size"), centroid=bindparam("centroid"), updated_at=bindparam("now"),
+                             embedding_model=bindparam("model")), updates)
 
 
 def _centroids(engine: Engine) -> tuple[list[int], np.ndarray, dict[int, int]]:
@@ -196,12 +184,14 @@ def _centroids(engine: Engine) -> tuple[list[int], np.ndarray, dict[int, int]]:
 # --- incremental --------------------------------------------------------------------------------
 
 
-def _incremental(engine: Engine, embedder: Embedder, control: RunControl, result: ClusterResult) -> None:
-    ids, texts, X, _ = _load(engine, issues_t.c.cluster_id.is_(None))
+def _incremental(engine: Engine, vectors: IssueVectors, model: str, control: RunControl,
+                 result: ClusterResult) -> None:
+    ids, texts, X, rows = _load(engine, issues_t.c.cluster_id.is_(None), vectors)
     control.stage("Assigning new issues to clusters", total=len(ids))
     if not ids:
         return
     cluster_ids, C, sizes = _centroids(engine)
+    radius = corpus_radius(engine, vectors)
     labels = np.full(len(ids), -1)
     sims = np.zeros(len(ids), dtype=np.float32)
     if cluster_ids:
@@ -226,8 +216,10 @@ def _incremental(engine: Engine, embedder: Embedder, control: RunControl, result
                          .values(centroid=centre.astype(np.float32).tobytes(), size=n + len(members),
                                  updated_at=now))
         if len(left) >= MIN_NEW_CLUSTER:
+            times = np.array([_aware(rows[i].ticket_created_at).timestamp() for i in left])
             result.new_clusters = _new_clusters_from(conn, [ids[i] for i in left], [texts[i] for i in left],
-                                                     X[left], embedder, now)
+                                                     X[left], times, model, now,
+                                                     History.load(engine, vectors), radius)
     control.update(done=len(ids))
 
 
@@ -241,9 +233,10 @@ def _assign(conn: Any, assignments: list[dict[str, Any]], now: datetime) -> None
     )
 
 
-def _new_clusters_from(conn: Any, ids: list[int], texts: list[str], X: np.ndarray, embedder: Embedder,
-                       now: datetime) -> int:
-    """Form clusters only from dense groups of leftovers; returns how many were created."""
+def _new_clusters_from(conn: Any, ids: list[int], texts: list[str], X: np.ndarray, times: np.ndarray,
+                       model: str, now: datetime, history: History, radius: float | None) -> int:
+    """Form clusters only from dense groups of leftovers; returns how many were created. A group whose
+    problem was reported before (its earlier reports went elsewhere) remembers when (`seen_before`)."""
     labels = algorithm.cluster_vectors(X, texts)
     created = 0
     names = algorithm.keyphrases(texts, labels)
@@ -253,44 +246,238 @@ def _new_clusters_from(conn: Any, ids: list[int], texts: list[str], X: np.ndarra
             continue
         centre = _unit(X[members].mean(axis=0))
         sims = X[members] @ centre
-        if float(np.median(sims)) < algorithm.DENSE_GROUP_MEDIAN:
-            continue  # a loose group: leave its issues unclustered for now
-        cid = _create_cluster(conn, names.get(label) or texts[members[0]], centre, len(members),
-                              embedder.name, now)
+        if float(np.median(sims)) < (radius if radius is not None else algorithm.DENSE_GROUP_MEDIAN):
+            continue  # looser than a typical cluster: leave its issues unclustered for now
+        cid = _create_cluster(conn, names.get(label) or texts[members[0]], centre, len(members), model, now,
+                              seen_before=history.seen_before(centre, sims, float(times[members].min()),
+                                                              float(times[members].max()), radius))
         _assign(conn, [{"iid": ids[i], "cid": cid, "sim": float(s)} for i, s in zip(members, sims, strict=True)], now)
         created += 1
     return created
 
 
-def _create_cluster(conn: Any, name: str, centre: np.ndarray, size: int, model: str, now: datetime) -> int:
+def _create_cluster(conn: Any, name: str, centre: np.ndarray, size: int, model: str, now: datetime, *,
+                    seen_before: datetime | None = None) -> int:
     cid = int(conn.execute(insert(clusters_t).values(
-        name=name[:120], summary=None, name_source="offline", name_pinned=False, named_size=0,
+        name=name[:120], summary=None, name_source="offline", name_pinned=False, named_size=0, seen_before=seen_before,
         retired=False, size=size, centroid=centre.astype(np.float32).tobytes(), embedding_model=model,
         triage_status="new", created_at=now, updated_at=now, issue_count=0, ticket_count=0,
         customer_count=0, count_7d=0, count_prev_7d=0, active=False, emerging=False, severity_mix={},
     )).inserted_primary_key[0])
-    log_event(conn, cid, "created", {"size": size}, None)
+    log_event(conn, cid, "created", {"size": size, **({"seen_before": seen_before.isoformat()} if seen_before else {})},
+              None)
     return cid
+
+
+# --- new incidents inside old clusters --------------------------------------------------------------
+
+
+RECENT_DAYS = 7  # "recent" issues: tickets of the last week
+MIN_INCIDENT = 4  # issues an incident needs before it gets a cluster of its own ...
+MIN_INCIDENT_CUSTOMERS = 3  # ... from at least this many customers
+NEW_RATE_SHARE = 0.2  # a new problem: before this week, at most this share of its current weekly rate ...
+NEW_P_VALUE = 0.001  # ... and this week's count would be very unlikely at the rate it had before
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A dense group of recent issues that is a new problem."""
+
+    members: list[int]  # row indices into the recent issues
+    centre: np.ndarray
+    similarity: np.ndarray  # each member's to the centre
+    before: int  # older issues as close to the centre as its members (reports of it before this week)
+
+
+def corpus_radius(engine: Engine, vectors: IssueVectors) -> float | None:
+    """How far a typical cluster's members spread around their centre on this corpus and embedder: the
+    median over clusters (of 10 or more issues) of the similarity their lower quartile of members has
+    to the centroid. None with no such cluster yet. Scale-free thresholds are taken relative to it."""
+    query = (select(issues_t.c.cluster_id, issues_t.c.id).join(clusters_t, clusters_t.c.id == issues_t.c.cluster_id)
+             .where(clusters_t.c.retired.is_(False), clusters_t.c.size >= 10))
+    members: dict[int, list[int]] = defaultdict(list)
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            if row.id in vectors:
+                members[row.cluster_id].append(row.id)
+    quartiles = []
+    for ids in members.values():
+        if len(ids) >= 10:
+            V = vectors.of(ids)
+            quartiles.append(float(np.quantile(V @ _unit(V.mean(axis=0)), 0.25)))
+    return float(np.median(quartiles)) if quartiles else None
+
+
+def find_incidents(R: np.ndarray, customers: list[Any], older: np.ndarray, older_days: float,
+                   radius: float, texts: list[str]) -> list[Incident]:
+    """New problems among recent issues (vectors `R`, from `customers`), against `older` issues seen over
+    `older_days` days before the recent window.
+
+    The recent issues are clustered on their own. A group is an incident when it is
+    - dense: its median member is at least as close to its centre as a typical cluster's lower quartile
+      (`radius`), and it has MIN_INCIDENT issues from MIN_INCIDENT_CUSTOMERS customers;
+    - new: older issues within the same reach of its centre (the looser of its own lower quartile and
+      `radius`) came in at under NEW_RATE_SHARE of this week's rate, and this week's count would have a
+      probability under NEW_P_VALUE at that older rate (Poisson, with half an issue of prior).
+    """
+    if len(R) < MIN_INCIDENT:
+        return []
+    labels = algorithm.cluster_vectors(R, texts, min_cluster_size=MIN_INCIDENT)
+    found = []
+    for label in sorted(set(int(x) for x in labels)):
+        group = np.flatnonzero(labels == label)
+        if len(group) < MIN_INCIDENT or len({customers[i] for i in group}) < MIN_INCIDENT_CUSTOMERS:
+            continue
+        centre = _unit(R[group].mean(axis=0))
+        own = R[group] @ centre
+        if float(np.median(own)) < radius:
+            continue
+        before = int(np.sum(older @ centre >= reach_of(own, radius))) if len(older) else 0
+        if is_new_problem(len(group), RECENT_DAYS, before, older_days):
+            found.append(Incident([int(i) for i in group], centre, own, before))
+    return found
+
+
+def reach_of(own: np.ndarray, radius: float) -> float:
+    """How close to a group's centre another issue must be to count as the same problem: as close as the
+    group's own lower quartile, or a typical cluster's (`radius`) if that is looser."""
+    return min(float(np.quantile(own, 0.25)), radius)
+
+
+def is_new_problem(count: int, days: float, before: int, before_days: float) -> bool:
+    """`count` reports in `days` days is a new problem if the `before_days` days before brought `before`
+    reports of it: under NEW_RATE_SHARE of the current rate, and so few that `count` would have a
+    probability under NEW_P_VALUE at the old rate (Poisson, with half a report of prior)."""
+    before_days = max(before_days, 1.0)
+    if before / before_days * days >= NEW_RATE_SHARE * count:
+        return False  # reported before at a similar rate: more of an old problem
+    return trends.poisson_sf(count, (before + 0.5) / before_days * days) < NEW_P_VALUE
+
+
+@dataclass
+class History:
+    """Every live issue's vector and ticket time, to ask whether a group's problem was reported before."""
+
+    vectors: np.ndarray
+    times: np.ndarray  # epoch seconds of the issue's ticket
+
+    @classmethod
+    def load(cls, engine: Engine, vectors: IssueVectors) -> History:
+        query = (select(issues_t.c.id, issues_t.c.ticket_created_at)
+                 .join(tickets_t, tickets_t.c.id == issues_t.c.ticket_id).where(tickets_t.c.status != "deleted"))
+        with engine.connect() as conn:
+            rows = [r for r in conn.execute(query) if r.id in vectors]
+        if not rows:
+            return cls(np.zeros((0, 0), dtype=np.float32), np.zeros(0))
+        return cls(vectors.of([r.id for r in rows]),
+                   np.array([_aware(r.ticket_created_at).timestamp() for r in rows]))
+
+    def seen_before(self, centre: np.ndarray, own: np.ndarray, first: float, last: float,
+                    radius: float | None) -> datetime | None:
+        """When a group (members' similarities `own` to `centre`, tickets from `first` to `last`) was first
+        reported, if earlier reports make it an old problem rather than a new one; else None."""
+        if radius is None or not len(self.times):
+            return None
+        older = self.times < first
+        if not older.any():
+            return None
+        hits = older & (self.vectors @ centre >= reach_of(own, radius))
+        days = max(RECENT_DAYS, (last - first) / 86400)
+        if is_new_problem(len(own), days, int(hits.sum()), (first - float(self.times.min())) / 86400):
+            return None
+        return datetime.fromtimestamp(float(self.times[hits].min()), UTC) if hits.any() else None
+
+
+def split_incidents(engine: Engine, vectors: IssueVectors, model: str, today: date) -> int:
+    """Gather each new incident into a cluster of its own; returns how many clusters were made.
+
+    A new problem first lands in the clusters of older ones it resembles (an iPhone crash on clock-in in
+    "clock-in problems" and "app problems"). So every night the issues of the last RECENT_DAYS days are
+    searched for incidents (`find_incidents`), whatever cluster they are in. Each becomes a cluster of its
+    own, named from its own members, which trend detection then sees as new; the clusters its issues
+    leave keep their ids and their older issues. An incident that already has its cluster gathers its
+    new reports there. Issues a person placed stay where they are.
+    """
+    since = datetime.combine(today - timedelta(days=RECENT_DAYS - 1), datetime.min.time(), UTC)
+    radius = corpus_radius(engine, vectors)
+    if radius is None:
+        return 0
+    _, texts, R, recent = _load(engine, issues_t.c.ticket_created_at >= since, vectors)
+    keep = [i for i, r in enumerate(recent) if not r.cluster_pinned]
+    texts, R, recent = [texts[i] for i in keep], R[keep], [recent[i] for i in keep]
+    if len(recent) < MIN_INCIDENT:
+        return 0
+    _, _, old_vectors, older = _load(engine, issues_t.c.ticket_created_at < since, vectors)
+    with engine.connect() as conn:
+        recent_share = case((issues_t.c.ticket_created_at >= since, 1.0), else_=0.0)
+        young_share = dict(conn.execute(  # share of each cluster's issues that are from this week
+            select(issues_t.c.cluster_id, func.avg(recent_share)).where(issues_t.c.cluster_id.is_not(None))
+            .group_by(issues_t.c.cluster_id)).all())
+    if not older:
+        return 0  # no history yet: everything is "new"
+    first = min(_aware(r.ticket_created_at) for r in older)
+    incidents = find_incidents(
+        R, [r.organization_id if r.organization_id is not None else f"u{r.requester_id}" for r in recent],
+        old_vectors, (since - first).total_seconds() / 86400, radius, texts)
+    made = 0
+    now = datetime.now(UTC)
+    for incident in incidents:
+        group = incident.members
+        homes = Counter(recent[i].cluster_id for i in group)
+        young = [(n, c) for c, n in homes.items() if c is not None and n * 3 >= len(group)
+                 and young_share.get(c, 0.0) >= 0.5]  # a cluster of this week's issues: the incident's own
+        target = max(young)[1] if young else None
+        if target is not None and homes[target] == len(group):
+            continue  # already a cluster of its own
+        with db.write_transaction(engine) as conn:
+            new_id = target if target is not None else _create_cluster(
+                conn, recent[group[0]].summary, incident.centre, len(group), model, now)
+            _assign(conn, [{"iid": recent[i].id, "cid": new_id, "sim": float(s)}
+                           for i, s in zip(group, incident.similarity, strict=True)], now)
+            for cid in {c for c in homes if c is not None and c != new_id}:
+                log_event(conn, cid, "split", {"into": new_id, "issues": homes[cid],
+                                               "reason": "a new problem among the last week's issues"}, None)
+            if target is None:
+                log_event(conn, new_id, "split_from", {"clusters": sorted(c for c in homes if c is not None),
+                                                       "issues": len(group), "reported_before": incident.before},
+                          None)
+        refresh_centroids(engine, vectors, model, {new_id, *(c for c in homes if c is not None)})
+        made += target is None
+        log.info("gathered %d recent issues (from clusters %s) into cluster %s", len(group), dict(homes), new_id)
+    return made
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # --- full re-cluster ----------------------------------------------------------------------------
 
 
-def _full(engine: Engine, embedder: Embedder, control: RunControl, result: ClusterResult) -> None:
-    ids, texts, X, rows = _load(engine, issues_t.c.id.is_not(None))
+def _full(engine: Engine, vectors: IssueVectors, model: str, control: RunControl, result: ClusterResult) -> None:
+    ids, texts, X, rows = _load(engine, issues_t.c.id.is_not(None), vectors)
     control.stage("Clustering all issues", total=len(ids), message=f"{len(ids)} issues")
     if not ids:
         return
     labels = algorithm.cluster_vectors(X, texts)
     control.check()
     old = np.array([r.cluster_id if r.cluster_id is not None else -1 for r in rows])
-    pinned = np.array([bool(r.cluster_pinned) for r in rows])
     now = datetime.now(UTC)
+    history, radius = History.load(engine, vectors), corpus_radius(engine, vectors)
+    times = np.array([_aware(r.ticket_created_at).timestamp() for r in rows])
     with engine.connect() as conn:
+        # a recent incident keeps its cluster: re-clustering everything would fold it back into the
+        # older problems it resembles, which is what splitting it out undid
+        incidents = set(conn.execute(select(events_t.c.cluster_id).where(
+            events_t.c.action == "split_from", events_t.c.created_at >= now - timedelta(days=2 * RECENT_DAYS))
+        ).scalars())
         live = {r.id: r for r in conn.execute(select(clusters_t).where(clusters_t.c.retired.is_(False)))}
         merge_targets = set(conn.execute(select(clusters_t.c.merged_into)
                                          .where(clusters_t.c.merged_into.is_not(None))).scalars())
         edited = set(conn.execute(select(events_t.c.cluster_id).where(events_t.c.author.is_not(None))).scalars())
+    pinned = np.array([bool(r.cluster_pinned) or (r.cluster_id in incidents and r.cluster_id in live) for r in rows])
     mapping = map_labels(labels, old, live_ids=set(live), sticky=merge_targets, priority=edited)
     names = algorithm.keyphrases(texts, labels)
     final = np.full(len(ids), -1)
@@ -303,8 +490,11 @@ def _full(engine: Engine, embedder: Embedder, control: RunControl, result: Clust
             if cid is None:
                 if len(members) < MIN_NEW_CLUSTER:
                     continue  # too small to be a cluster of its own
-                cid = _create_cluster(conn, names.get(label) or texts[members[0]], _unit(X[members].mean(axis=0)),
-                                      len(members), embedder.name, now)
+                centre = _unit(X[members].mean(axis=0))
+                cid = _create_cluster(conn, names.get(label) or texts[members[0]], centre, len(members),
+                                      model, now, seen_before=history.seen_before(
+                                          centre, X[members] @ centre, float(times[members].min()),
+                                          float(times[members].max()), radius))
                 result.new_clusters += 1
             final[members] = cid
         final[pinned] = old[pinned]  # human moves win
@@ -326,7 +516,7 @@ def _full(engine: Engine, embedder: Embedder, control: RunControl, result: Clust
         for cid, centre in centres.items():
             conn.execute(update(clusters_t).where(clusters_t.c.id == cid).values(
                 centroid=centre.astype(np.float32).tobytes(), size=int((final == cid).sum()),
-                embedding_model=embedder.name, updated_at=now))
+                embedding_model=model, updated_at=now))
         for cid in set(live) - used:  # no issue maps to it any more
             conn.execute(update(clusters_t).where(clusters_t.c.id == cid)
                          .values(retired=True, size=0, updated_at=now))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import heapq
 import json
 import logging
 import socket
@@ -197,6 +198,9 @@ class _Store:
         self._seq = 0
         self._next_comment_id = 0
         self._next_ticket_id = 0
+        # A generated ticket is stored as it ends up; before its last change it existed as just opened.
+        # The export shows that first version while the clock is between the two (see `order_at`).
+        self.opened: list[tuple[int, int]] = []  # (created, ticket id), sorted
         for ticket in dataset.tickets:
             gts = _epoch(ticket.updated_at)
             if ticket.deleted:
@@ -204,6 +208,8 @@ class _Store:
             self.tickets[ticket.id] = ticket
             self.gts[ticket.id] = gts
             self.order.append((gts, ticket.id))
+            if _epoch(ticket.created_at) < gts:
+                self.opened.append((_epoch(ticket.created_at), ticket.id))
             for comment in ticket.comments:
                 self._add_event(_Event(_epoch(comment.created_at), 0, ticket.id, comment))
                 self._next_comment_id = max(self._next_comment_id, comment.id)
@@ -211,7 +217,30 @@ class _Store:
                 self._add_event(_Event(_epoch(ticket.updated_at), 0, ticket.id, None, ticket.status))
             self._next_ticket_id = max(self._next_ticket_id, ticket.id)
         self.order.sort()
+        self.opened.sort()
+        self.latest = self.order[-1][0] if self.order else 0  # the last change of any ticket
         self.events.sort()
+
+    def order_at(self, horizon: int) -> list[tuple[int, int]]:
+        """The export's order as of `horizon`: every ticket at its last change, except tickets whose
+        last change is still to come, which show at the time they were opened (as Zendesk exports a
+        ticket when it is created and again, further on, when it changes)."""
+        if horizon >= self.latest:  # every ticket's last change is visible: the usual case
+            return self.order
+        first = bisect.bisect_right(self.opened, (horizon, 2**62))
+        early = [(t, i) for t, i in self.opened[:first] if self.gts[i] > horizon]
+        if not early:
+            return self.order
+        return list(heapq.merge(self.order, early))
+
+    def as_of(self, ticket_id: int, gts: int) -> DemoTicket:
+        """The ticket as exported at position `gts`: as it ends up, or as it was opened."""
+        ticket = self.tickets[ticket_id]
+        if gts >= self.gts[ticket_id]:
+            return ticket
+        opened = ticket.created_at
+        return replace(ticket, status="new", updated_at=opened, deleted=False,
+                       comments=tuple(c for c in ticket.comments if c.created_at <= opened))
 
     def _add_event(self, event: _Event) -> None:
         self._seq += 1
@@ -225,6 +254,7 @@ class _Store:
         if index < len(self.order) and self.order[index] == old:
             del self.order[index]
         self.gts[ticket_id] = gts
+        self.latest = max(self.latest, gts)
         bisect.insort(self.order, (gts, ticket_id))
 
     # --- mutations ----------------------------------------------------------------------------
@@ -312,6 +342,7 @@ class _Store:
             )
             self.tickets[ticket.id] = ticket
             self.gts[ticket.id] = at
+            self.latest = max(self.latest, at)
             bisect.insort(self.order, (at, ticket.id))
             self._add_event(_Event(at, 0, ticket.id, comment))
             return ticket.id
@@ -441,7 +472,7 @@ class DemoZendesk:
             self.store.update(ticket_id, self._visible_now())
 
     def _exported(self, ticket_id: int, gts: int) -> dict[str, Any]:
-        served = _ticket_json(self.store.tickets[ticket_id], gts, self.url)
+        served = _ticket_json(self.store.as_of(ticket_id, gts), gts, self.url)
         for name, value in self.out_of_format.get(ticket_id, {}).items():
             if value is MISSING:
                 served.pop(name, None)
@@ -507,26 +538,27 @@ class DemoZendesk:
         per_page = _per_page(query)
         horizon = int(self.clock()) - WITHHELD_SECONDS
         with self.store.lock:
+            order = self.store.order_at(horizon)
             if "cursor" in query:
                 position = _decode_cursor(query["cursor"])
                 if position is None:
                     return _json(400, {"error": "InvalidPaginationParameter", "description": "cursor is invalid"})
-                index = bisect.bisect_right(self.store.order, position)
+                index = bisect.bisect_right(order, position)
             elif "start_time" in query:
                 start = _int_param(query["start_time"])
                 if start is None or start > horizon:
                     return _json(400, {"error": "InvalidValue", "description": "start_time must be at least a minute in the past"})
-                index = bisect.bisect_left(self.store.order, (start, -1))
+                index = bisect.bisect_left(order, (start, -1))
             else:
                 return _json(400, {"error": "InvalidPaginationParameter", "description": "cursor or start_time is required"})
             keys: list[Any] = []
-            while index < len(self.store.order) and len(keys) < per_page:
-                key = self.store.order[index]
+            while index < len(order) and len(keys) < per_page:
+                key = order[index]
                 if key[0] > horizon:
                     break
                 keys.append(key)
                 index += 1
-            end_of_stream = index >= len(self.store.order) or self.store.order[index][0] > horizon
+            end_of_stream = index >= len(order) or order[index][0] > horizon
             tickets = [self._exported(i, g) for g, i in keys]
             orgs: set[int] = {t["organization_id"] for t in tickets if isinstance(t.get("organization_id"), int)}
         if fault is not None and fault.kind == "stuck_cursor" and "cursor" in query:
@@ -582,7 +614,8 @@ class DemoZendesk:
         if start is None:
             return _json(400, {"error": "InvalidValue", "description": "start_time is required"})
         with self.store.lock:
-            page, end_time, eos = self._time_page(self.store.order, start, _per_page(query))
+            horizon = int(self.clock()) - WITHHELD_SECONDS
+            page, end_time, eos = self._time_page(self.store.order_at(horizon), start, _per_page(query))
             tickets = [self._exported(i, g) for g, i in page]
         return _json(200, {
             "tickets": tickets,
@@ -621,8 +654,14 @@ class DemoZendesk:
             ticket = self.store.tickets.get(ticket_id) if ticket_id is not None else None
             if ticket is None or ticket.deleted:
                 return _json(404, {"error": "RecordNotFound", "description": "Not found"})
+            gts, horizon = self.store.gts[ticket.id], int(self.clock()) - WITHHELD_SECONDS
+            if gts > horizon:  # its last change is still to come
+                if _epoch(ticket.created_at) > horizon:
+                    return _json(404, {"error": "RecordNotFound", "description": "Not found"})
+                gts = _epoch(ticket.created_at)
+                ticket = self.store.as_of(ticket.id, gts)
             if len(parts) == 1:
-                return _json(200, {"ticket": _ticket_json(ticket, self.store.gts[ticket.id], self.url)})
+                return _json(200, {"ticket": _ticket_json(ticket, gts, self.url)})
             if parts[1:] == ["comments.json"]:
                 comments = [_comment_json(c) for c in ticket.comments]
                 return _json(200, {"comments": comments, "meta": {"has_more": False, "after_cursor": None,

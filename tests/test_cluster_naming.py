@@ -1,0 +1,74 @@
+"""Offline cluster names: short, about the problem, never a person's name or another customer detail."""
+
+from __future__ import annotations
+
+import pytest
+
+from miner.clustering.naming import MAX_TITLE_WORDS, cluster_title
+from miner.demo.catalogue import FIRST_NAMES
+
+
+def words(title: str) -> list[str]:
+    return [w for w in title.split() if w not in "-–—"]
+
+
+def test_a_long_report_becomes_a_short_title_about_the_problem() -> None:
+    reports = [
+        "Since the update yesterday the app closes as soon as I tap clock in on my iPhone 14 and nobody can work",
+        "The iPhone app closes when I clock in",
+        "Staff on iPhones can't clock in, the app just closes",
+    ] * 3
+    title = cluster_title(reports, ["app closes", "clock in", "iphone"])
+    assert 2 <= len(words(title)) <= MAX_TITLE_WORDS
+    assert "iphone" in title.lower() and "clock in" in title.lower()
+    assert not title.lower().startswith(("since", "yesterday"))
+
+
+@pytest.mark.parametrize("opening", ["A second problem:", "Also,", "PS:", "Phone call:", "URGENT:",
+                                     "Unrelated, but"])
+def test_the_turn_or_channel_that_introduced_a_report_is_not_part_of_the_name(opening: str) -> None:
+    reports = [f"{opening} the shift reminder push notification never arrives"] * 5
+    title = cluster_title(reports, ["shift reminder", "push notification"])
+    assert title.lower().startswith("the shift reminder") or title.lower().startswith("shift reminder")
+    assert opening.rstrip(":,").lower() not in title.lower()
+
+
+@pytest.mark.parametrize("name", FIRST_NAMES)
+def test_no_first_name_of_the_demo_ever_names_a_cluster(name: str) -> None:
+    # the same coworker in most reports, in the subject lines too: still a person, still not a name
+    reports = [f"Overtime for {name} was exported as regular hours",
+               f"{name}'s overtime shows up as regular hours in the payroll export",
+               "Overtime is exported as regular hours"] * 4
+    subjects = [f"Overtime missing for {name}", "Payroll export wrong"] * 3
+    title = cluster_title(reports, ["overtime", "regular hours", "payroll export"], subjects=subjects)
+    assert title
+    assert name.lower() not in {w.strip("'’s").lower() for w in title.split()}
+
+
+def test_numbers_sites_and_devices_of_one_report_are_left_out() -> None:
+    reports = ["Clock in rejected at Warehouse North for 12 people on the Pixel 7a",
+               "Clock in rejected at Dock 4 for staff on Samsung Galaxy S21",
+               "Clock in rejected for 3 drivers at the Harbour site"]
+    title = cluster_title(reports, ["clock in rejected"])
+    assert "clock in rejected" in title.lower()
+    assert not any(ch.isdigit() for ch in title)
+    assert "north" not in title.lower() and "harbour" not in title.lower()
+
+
+def test_a_subject_line_several_customers_wrote_beats_a_sentence_cut_from_a_report() -> None:
+    reports = ["Several of our forklift operators with Android phones can't clock in because the app "
+               "says they are not at the work location although they stand inside the building"] * 6
+    subjects = ["Android clock in not working"] * 3 + ["Help please", "Clocking in on Android"] * 2
+    title = cluster_title(reports, ["clock in", "android", "work location"], subjects=subjects)
+    assert title == "Android clock in not working"
+
+
+def test_a_subject_only_one_ticket_used_does_not_name_the_cluster() -> None:
+    reports = ["The payroll export sends overtime as regular hours"] * 4
+    subjects = ["Overtime export question from the Lisbon office", "Re: payroll", "URGENT", "hello"]
+    title = cluster_title(reports, ["payroll export", "overtime", "regular hours"], subjects=subjects)
+    assert title == "The payroll export sends overtime as regular hours"
+
+
+def test_nothing_usable_gives_no_title() -> None:
+    assert cluster_title(["ok", "Re: hi"], []) == ""

@@ -1,0 +1,104 @@
+"""A new incident that landed in an old cluster is split out, named from its own reports and flagged."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, insert, select, update
+
+from miner.clustering.run import run_clustering
+from miner.models import Cluster, ClusterEvent, Issue, Ticket
+from miner.trends import update_trends
+
+TODAY = date(2026, 11, 28)
+_ids = itertools.count(50_000)
+
+STALE = ["The app still shows last week's schedule until I restart it",
+         "Schedule in the mobile app is out of date after my manager changed my shift",
+         "My phone app shows old shifts, the website has the new ones",
+         "The app does not refresh the schedule when shifts change",
+         "Mobile app schedule is outdated until you log out and back in"]
+CRASH = ["iPhone app crashes when I tap clock in",
+         "Since the 7.2 update the iPhone app closes as soon as staff tap Clock in",
+         "App crashes on clock in on iPhone after updating to 7.2",
+         "Our iPhone users can't clock in, the app crashes right away",
+         "The iOS app crashes every time someone presses clock in"]
+
+
+def at(days_ago: float) -> datetime:
+    return datetime.combine(TODAY, datetime.min.time(), UTC) - timedelta(days=days_ago) + timedelta(hours=9)
+
+
+def add_issue(conn, summary: str, when: datetime, org: int, cluster_id: int | None = None) -> int:
+    ticket_id = next(_ids)
+    conn.execute(insert(Ticket.__table__).values(
+        id=ticket_id, subject=summary[:40], description=summary, status="open", tags=[], created_at=when,
+        updated_at=when, generated_timestamp=0, requester_id=org * 10, organization_id=org, synced_at=when))
+    return conn.execute(insert(Issue.__table__).values(
+        ticket_id=ticket_id, category="mobile", subcategory="app_general", issue_type="bug", severity="high",
+        summary=summary, detail=summary, representative_quote=summary, confidence=0.9, ticket_created_at=when,
+        organization_id=org, requester_id=org * 10, cluster_id=cluster_id, cluster_pinned=False,
+        created_at=when, updated_at=when)).inserted_primary_key[0]
+
+
+@pytest.fixture
+def old_cluster(sqlite_engine: Engine) -> int:
+    """Ten weeks of one steady problem, clustered; returns its cluster id."""
+    with sqlite_engine.begin() as conn:
+        for day in range(10, 80):
+            add_issue(conn, STALE[day % len(STALE)], at(day), org=100 + day % 30)
+    run_clustering(sqlite_engine, today=TODAY - timedelta(days=9))
+    with sqlite_engine.begin() as conn:  # its wordings may come out as several clusters: make them one
+        cid, *others = conn.execute(select(Cluster.id).where(Cluster.retired.is_(False))
+                                    .order_by(Cluster.size.desc())).scalars().all()
+        conn.execute(update(Issue.__table__).values(cluster_id=cid))
+        conn.execute(update(Cluster.__table__).where(Cluster.id.in_(others)).values(retired=True, merged_into=cid))
+        conn.execute(update(Cluster.__table__).where(Cluster.id == cid).values(size=70))
+    return cid
+
+
+def test_an_incident_inside_an_old_cluster_becomes_its_own_named_emerging_cluster(
+        sqlite_engine: Engine, old_cluster: int) -> None:
+    with sqlite_engine.begin() as conn:  # last week: the old problem goes on, and a crash starts ...
+        stale = [add_issue(conn, STALE[d % len(STALE)], at(d), org=100 + d, cluster_id=old_cluster) for d in range(7)]
+        crash = [add_issue(conn, CRASH[n % len(CRASH)], at(2 - n * 0.25), org=300 + n, cluster_id=old_cluster)
+                 for n in range(8)]  # ... that an earlier night filed under the old cluster
+
+    result = run_clustering(sqlite_engine, today=TODAY)
+    update_trends(sqlite_engine, today=TODAY)
+
+    with sqlite_engine.connect() as conn:
+        where = dict(conn.execute(select(Issue.id, Issue.cluster_id)).all())
+        clusters = {c.id: c for c in conn.execute(select(Cluster.__table__).where(Cluster.retired.is_(False)))}
+        events = conn.execute(select(ClusterEvent.cluster_id, ClusterEvent.action)).all()
+    incident = {where[i] for i in crash}
+    assert len(incident) == 1 and result.split == 1
+    (new_id,) = incident
+    assert new_id != old_cluster
+    assert all(where[i] == old_cluster for i in stale)  # the old problem keeps its id and its issues
+    name = clusters[new_id].name.lower()
+    assert ("iphone" in name or "ios" in name) and ("clock in" in name or "crash" in name)
+    assert clusters[new_id].emerging and clusters[new_id].emerging_reason.startswith("New:")
+    assert not clusters[old_cluster].emerging
+    assert (old_cluster, "split") in events and (new_id, "split_from") in events
+
+
+def test_an_old_problem_in_new_words_is_not_an_incident(sqlite_engine: Engine, old_cluster: int) -> None:
+    with sqlite_engine.begin() as conn:  # last week: the same problem, reported as always
+        for n in range(8):
+            add_issue(conn, STALE[n % len(STALE)], at(n * 0.8), org=400 + n, cluster_id=old_cluster)
+    result = run_clustering(sqlite_engine, today=TODAY)
+    update_trends(sqlite_engine, today=TODAY)
+    with sqlite_engine.connect() as conn:
+        live = conn.execute(select(Cluster.id, Cluster.emerging).where(Cluster.retired.is_(False))).all()
+    assert result.split == 0 and live == [(old_cluster, False)]
+
+
+def test_one_customer_filing_the_same_crash_many_times_is_not_an_incident(
+        sqlite_engine: Engine, old_cluster: int) -> None:
+    with sqlite_engine.begin() as conn:
+        for n in range(8):
+            add_issue(conn, CRASH[n % len(CRASH)], at(2 - n * 0.25), org=999, cluster_id=old_cluster)
+    assert run_clustering(sqlite_engine, today=TODAY).split == 0
