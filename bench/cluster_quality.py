@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +68,8 @@ def main() -> int:
     embedder = get_embedder(args.embeddings)
     print(f"embedder {embedder.name} ({embedder.dim} dims), loaded in {time.perf_counter() - started:.2f} s\n")
 
-    header = f"{'file':<30}{'rows':>7}{'NMI':>7}{'ARI':>7}{'acc':>7}{'found':>7}{'true':>6}  {'count':<6}{'s':>7}"
+    header = (f"{'file':<30}{'rows':>7}{'NMI':>7}{'ARI':>7}{'acc':>7}{'found':>7}{'true':>6}  {'count':<6}{'s':>7}"
+              f"   | true k: {'NMI':>5}{'ARI':>7}{'acc':>7}")
     print(header)
     print("-" * len(header))
     failures: list[str] = []
@@ -84,10 +86,16 @@ def main() -> int:
         nmi = 100 * normalized_mutual_info_score(truth, pred)
         ari = 100 * adjusted_rand_score(truth, pred)
         acc = 100 * accuracy(truth, pred)
+        # the same embedder given the true number of clusters: k-means on its vectors (the reference the
+        # figures without k are held to)
+        ref = KMeans(true_k, n_init=3, random_state=0).fit_predict(embedder.embed(texts))
         print(f"{path.stem:<30}{len(texts):>7}{nmi:>7.1f}{ari:>7.1f}{acc:>7.1f}{found:>7}{true_k:>6}  "
-              f"{verdict(count_ok):<6}{seconds:>7.1f}")
+              f"{verdict(count_ok):<6}{seconds:>7.1f}   |         "
+              f"{100 * normalized_mutual_info_score(truth, ref):>5.1f}{100 * adjusted_rand_score(truth, ref):>7.1f}"
+              f"{100 * accuracy(truth, ref):>7.1f}")
         results[path.stem] = (texts, truth, pred)
-    print(f"(count: clusters found within +-{COUNT_TOLERANCE:.0%} of the true number)\n")
+    print(f"(count: clusters found within +-{COUNT_TOLERANCE:.0%} of the true number; true k: the same "
+          f"embedder's k-means told the true number of clusters)\n")
 
     if "banking77_test" in results:
         _, truth, pred = results["banking77_test"]

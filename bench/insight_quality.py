@@ -70,6 +70,7 @@ class Replay:
         self.settings = Settings.load(env={"DATABASE_URL": self.url, "MINER_SOURCE": "demo"}, secrets_file=False)
         self.server = DemoZendesk(self.data, clock=lambda: self.sim.timestamp()).start()
         self.emerging_seen: dict[int, date] = {}  # cluster id -> first night it was flagged
+        self.emerging_reason: dict[int, str] = {}  # ... and why
 
     def night(self, when: datetime) -> None:
         """One scheduled pipeline run at `when` (sync, analyze, cluster, trends)."""
@@ -82,9 +83,10 @@ class Replay:
                        taxonomy=load_taxonomy(self.settings.taxonomy_path))
         update_trends(self.engine, today=when.date())
         with self.engine.connect() as conn:
-            for cid in conn.execute(select(Cluster.id).where(Cluster.emerging.is_(True),
-                                                             Cluster.retired.is_(False))).scalars():
+            for cid, reason in conn.execute(select(Cluster.id, Cluster.emerging_reason).where(
+                    Cluster.emerging.is_(True), Cluster.retired.is_(False))).all():
                 self.emerging_seen.setdefault(cid, when.date())
+                self.emerging_reason.setdefault(cid, reason or "")
 
     def close(self) -> None:
         self.server.stop()
@@ -157,7 +159,8 @@ def report(replay: Replay, days: int, *, names: bool = False) -> None:
     false_emerging = [cid for cid in replay.emerging_seen if majority.get(cid) != INCIDENT]
     print(f"false emerging clusters (any night): {len(false_emerging)}  (target 0)  {verdict(not false_emerging)}"
           + "".join(f"\n  #{cid} {clusters[cid].name if cid in clusters else '(retired)'!r}, mostly "
-                    f"{majority.get(cid)}" for cid in false_emerging))
+                    f"{majority.get(cid)}; flagged {replay.emerging_seen[cid]:%b %d}: "
+                    f"{replay.emerging_reason.get(cid)}" for cid in false_emerging))
 
     # severity
     matrix = np.zeros((4, 4), dtype=int)

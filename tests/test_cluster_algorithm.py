@@ -173,15 +173,3 @@ def test_get_embedder_rejects_bad_specs(tmp_path) -> None:
     except ImportError:
         with pytest.raises(RuntimeError, match="sentence-transformers"):
             get_embedder(f"sentence-transformers:{tmp_path}")
-
-
-def test_offline_name_is_the_central_summary_that_says_the_key_phrases() -> None:
-    from miner.clustering.naming import typical_title
-
-    summaries = ["Problem with the app"] * 20 + ["Re: app crashes", "The app crashes on clock in after the update",
-                                               "App closes"]
-    assert typical_title(summaries, ["app crashes", "clock in", "app on android"]) == \
-        "The app crashes on clock in after the update"
-    # with no key phrase word in any title, the most central one that reads like a title wins
-    assert typical_title(summaries, ["payroll export"]) == "Problem with the app"
-    assert typical_title(["Re: hello there everyone", "ok"], []) == ""

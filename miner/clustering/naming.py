@@ -209,29 +209,6 @@ class Namer:
         return (named, cost or 0.0) if named else None
 
 
-def typical_title(summaries: Sequence[str], key_phrases: Sequence[str] = (), candidates: int = 8) -> str:
-    """Of the most central summaries (``summaries`` come nearest-first) that read like a title (short,
-    not a mail subject), the one using most of the words of the cluster's key phrases; the most central
-    on a tie. So the name and the key-phrase summary describe the same problem, and a vague central report
-    ("Problem with the app") loses to a specific one ("The app crashes on clock in")."""
-    keywords = {w for phrase in key_phrases for w in algorithm.phrase_words(phrase)} - algorithm.STOP_WORDS
-    best, best_hits = "", -1
-    seen: set[str] = set()
-    for text in summaries:
-        text = " ".join(text.split()).rstrip(".!?")
-        if text.casefold() in seen:  # the same report many times is still one candidate
-            continue
-        seen.add(text.casefold())
-        if len(seen) > candidates:
-            break
-        if not 15 <= len(text) <= 90 or text.lower().startswith(("re:", "fwd:", "fw:", "[")):
-            continue
-        hits = len(keywords & set(algorithm.phrase_words(text)))
-        if hits > best_hits:
-            best, best_hits = text, hits
-    return best
-
-
 MAX_TITLE_WORDS = 8
 # What a report starts with that is not the problem: the channel it came through, a shout, the turn that
 # introduces a second problem ("A second problem:", "Also,", "PS:").
