@@ -205,9 +205,14 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=6000)
     parser.add_argument("--days", type=int, default=30, help="nights replayed before now")
     parser.add_argument("--names", action="store_true", help="list every cluster with its name and true issue")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the replay's SQLite database in DIR")
     args = parser.parse_args()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = str(args.keep) if args.keep else scratch
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            (args.keep / "insight.db").unlink(missing_ok=True)
         replay = Replay(args.tickets, args.days, tmp)
         try:
             first = NOW - timedelta(days=args.days)

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
 SMOOTH_NEIGHBOURS = 10
@@ -33,6 +34,9 @@ COHESION = 0.44
 SEPARATION = 0.5
 MIN_CLUSTER_SIZE = 5
 KMEANS_RESTARTS = 3
+# cluster_texts keeps the corpus-weighted clustering when its mean silhouette is at least this many times the
+# plain one's: on chatty texts it is 1.5-1.9 times (and accuracy doubles), on short to-the-point texts 0.9-1.1.
+WEIGHTED_GAIN = 1.25
 RANDOM_STATE = 0
 
 # Incremental updates (default embedder): a new issue joins its nearest cluster when its cosine similarity
@@ -362,10 +366,32 @@ def keyphrases(texts: Sequence[str], labels: Sequence[int] | np.ndarray) -> dict
 
 def cluster_texts(texts: Sequence[str], *, embedder: str | None = None) -> list[int]:
     """The public entry point: embed (default embedder unless ``embedder`` names another, as
-    ``MINER_EMBEDDINGS`` does) and cluster with production defaults."""
-    from miner.clustering.embeddings import get_embedder
+    ``MINER_EMBEDDINGS`` does) and cluster with production defaults.
+
+    With an embedder that can weight words by the corpus (the default), the texts are also clustered in
+    that weighted embedding, and that clustering is kept when its clusters are clearly better separated
+    (mean silhouette at least WEIGHTED_GAIN times the plain one's). Raw, chatty texts (call transcripts, with
+    greetings and filler around the request) are such a corpus; short, to-the-point texts are not."""
+    from miner.clustering.embeddings import CorpusWeightedEmbedder, get_embedder
 
     if not texts:
         return []
-    X = get_embedder(embedder).embed(list(texts))
-    return [int(x) for x in cluster_vectors(X, texts)]
+    model = get_embedder(embedder)
+    X = model.embed(list(texts))
+    labels = cluster_vectors(X, texts)
+    if isinstance(model, CorpusWeightedEmbedder) and len(texts) >= 4 * MIN_CLUSTER_SIZE:
+        W = model.embed_weighted(list(texts))
+        weighted = cluster_vectors(W, texts)
+        if separation(W, weighted) >= WEIGHTED_GAIN * separation(X, labels):
+            labels = weighted
+    return [int(x) for x in labels]
+
+
+def separation(X: np.ndarray, labels: np.ndarray, sample: int = 2500) -> float:
+    """Mean silhouette (cosine) of a clustering, on a seeded sample of rows; 0 with a single cluster."""
+    labels = np.asarray(labels)
+    rows = np.random.default_rng(RANDOM_STATE).choice(len(labels), min(len(labels), sample), replace=False)
+    if len(np.unique(labels[rows])) < 2:
+        return 0.0
+    with threadpool_limits(limits=1):
+        return float(silhouette_score(X[rows], labels[rows], metric="cosine"))

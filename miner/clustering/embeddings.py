@@ -43,6 +43,17 @@ def _unit_rows(X: np.ndarray) -> np.ndarray:
     return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
 
 
+# Corpus-weighted embedding (``embed_weighted``): a word in a share p of the texts weighs SIF_A / (SIF_A + p).
+SIF_A = 0.1
+
+
+@runtime_checkable
+class CorpusWeightedEmbedder(Embedder, Protocol):
+    def embed_weighted(self, texts: list[str]) -> np.ndarray:
+        """Embed `texts` with word weights learnt from `texts` themselves (see WordLlamaEmbedder)."""
+        ...
+
+
 class WordLlamaEmbedder:
     """WordLlama l2_supercat, 256 dimensions: mean of static token vectors, fast and numpy-only."""
 
@@ -56,6 +67,34 @@ class WordLlamaEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model.embed([normalise_text(t) for t in texts], norm=False, batch_size=256)
         return _unit_rows(vectors)
+
+    def embed_weighted(self, texts: list[str]) -> np.ndarray:
+        """Smooth inverse frequency (Arora, Liang & Ma, 2017): each token vector weighs a / (a + p), p being
+        the share of these texts that contain the token, and the component common to all texts is removed.
+
+        A plain mean of token vectors is dominated by what every text says: in raw call transcripts the
+        greetings, apologies and "um, so, yeah" outweigh the one clause that carries the request. Weights
+        from the corpus itself keep that clause."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        table = self._model.embedding
+        tokens: list[np.ndarray] = []
+        for start in range(0, len(texts), 256):
+            for enc in self._model.tokenize([normalise_text(t) for t in texts[start:start + 256]]):
+                ids = np.array([t for t, m in zip(enc.ids, enc.attention_mask, strict=True) if m], dtype=np.int64)
+                tokens.append(np.clip(ids, 0, table.shape[0] - 1))
+        share = np.zeros(table.shape[0])
+        for ids in tokens:
+            share[np.unique(ids)] += 1
+        weight = SIF_A / (SIF_A + share / len(texts))
+        X = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+        for i, ids in enumerate(tokens):
+            if len(ids):
+                X[i] = (weight[ids, None] * table[ids]).mean(axis=0)
+        X = _unit_rows(X)
+        sample = X[np.random.default_rng(0).choice(len(X), min(len(X), 5000), replace=False)]
+        common = np.linalg.svd(sample.astype(np.float64), full_matrices=False)[2][:1]
+        return _unit_rows(X - (X @ common.T) @ common)
 
 
 class SentenceTransformerEmbedder:

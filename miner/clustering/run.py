@@ -45,6 +45,7 @@ clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
 events_t: Table = ClusterEvent.__table__  # type: ignore[assignment]
 
 MIN_NEW_CLUSTER = 5
+NEIGHBOURS = 3  # a new issue far from every centre joins the cluster of its nearest reports ...
 ASSIGN_QUANTILE = 0.05  # a new issue joins a cluster when it is as close as all but 5% of its members are
 RENAME_GROWTH = 1.5  # rename when a cluster is 1.5x the size it had when it was named
 
@@ -197,6 +198,15 @@ def _incremental(engine: Engine, vectors: IssueVectors, model: str, control: Run
     sims = np.zeros(len(ids), dtype=np.float32)
     if cluster_ids:
         labels, sims = algorithm.assign_to_centroids(X, C, assign_threshold(engine, vectors))
+        # far from every centre but next to reports of one cluster: a cluster that holds several wordings
+        # of a problem has its centre between them, so its rarer wordings are judged by their neighbours
+        left = np.flatnonzero(labels < 0)
+        if len(left):
+            position = {cid: k for k, cid in enumerate(cluster_ids)}
+            found, near = join_by_neighbours(X[left], *_members(engine, vectors))
+            for i, cid, sim in zip(left, found, near, strict=True):
+                if cid in position:
+                    labels[i], sims[i] = position[cid], sim
     now = datetime.now(UTC)
     assignments = [{"iid": ids[i], "cid": cluster_ids[labels[i]], "sim": float(sims[i])}
                    for i in range(len(ids)) if labels[i] >= 0]
@@ -277,7 +287,9 @@ RECENT_DAYS = 7  # "recent" issues: tickets of the last week
 MIN_INCIDENT = 4  # issues an incident needs before it gets a cluster of its own ...
 MIN_INCIDENT_CUSTOMERS = 3  # ... from at least this many customers
 NEW_RATE_SHARE = 0.2  # a new problem: before this week, at most this share of its current weekly rate ...
-NEW_P_VALUE = 0.001  # ... and this week's count would be very unlikely at the rate it had before
+NEW_P_VALUE = 1e-6  # ... and this week's count would be very unlikely at the rate it had before (every night
+# searches many candidate groups: at 0.001, chance alone made a false "new problem" most weeks of the demo)
+INCIDENT_HOME_SHARE = 2 / 3  # a new incident has most of its reports in one cluster (or none yet)
 
 
 @dataclass(frozen=True)
@@ -307,6 +319,52 @@ def _member_similarities(engine: Engine, vectors: IssueVectors) -> list[np.ndarr
     return out
 
 
+def _members(engine: Engine, vectors: IssueVectors) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors of the issues in live clusters, and their cluster ids."""
+    query = (select(issues_t.c.id, issues_t.c.cluster_id).join(clusters_t, clusters_t.c.id == issues_t.c.cluster_id)
+             .where(clusters_t.c.retired.is_(False)).order_by(issues_t.c.id))
+    with engine.connect() as conn:
+        rows = [r for r in conn.execute(query) if r.id in vectors]
+    if not rows:
+        return np.zeros((0, vectors.dim), dtype=np.float32), np.zeros(0, dtype=np.int64)
+    return vectors.of([r.id for r in rows]), np.array([r.cluster_id for r in rows], dtype=np.int64)
+
+
+def join_by_neighbours(X: np.ndarray, M: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of `X`: the cluster that most of its NEIGHBOURS nearest clustered issues (`M`, in
+    `clusters`) belong to, when at least two of them do and they are as close to it as three quarters of
+    this corpus's members are to their nearest fellow member; else -1. Returns (clusters, mean similarity
+    to those neighbours)."""
+    out, sims = np.full(len(X), -1, dtype=np.int64), np.zeros(len(X), dtype=np.float32)
+    if len(M) <= NEIGHBOURS or len(X) == 0:
+        return out, sims
+    floor = _neighbour_floor(M, clusters)
+    for start in range(0, len(X), 512):
+        S = X[start:start + 512] @ M.T
+        top = np.argsort(-S, axis=1)[:, :NEIGHBOURS]
+        for row, idx in enumerate(top):
+            values, counts = np.unique(clusters[idx], return_counts=True)
+            if counts.max() < 2:
+                continue
+            cid = values[np.argmax(counts)]
+            near = S[row, idx[clusters[idx] == cid]]
+            if float(near.mean()) >= floor:
+                out[start + row], sims[start + row] = cid, float(near.mean())
+    return out, sims
+
+
+def _neighbour_floor(M: np.ndarray, clusters: np.ndarray, sample: int = 2000) -> float:
+    """The lower quartile, over (a sample of) clustered issues, of the similarity to their nearest fellow
+    member: how close "next to a report of the same problem" is on this corpus and embedder."""
+    rows = np.random.default_rng(0).choice(len(M), min(len(M), sample), replace=False)
+    S = M[rows] @ M.T
+    S[np.arange(len(rows)), rows] = -np.inf  # not itself
+    S[clusters[rows][:, None] != clusters[None, :]] = -np.inf
+    best = S.max(axis=1)
+    best = best[np.isfinite(best)]
+    return float(np.quantile(best, 0.25)) if len(best) else 1.0
+
+
 def corpus_radius(engine: Engine, vectors: IssueVectors) -> float | None:
     """How far a typical cluster's members spread around their centre on this corpus and embedder: the
     median over clusters (of 10 or more issues) of the similarity their lower quartile of members has
@@ -330,30 +388,51 @@ def assign_threshold(engine: Engine, vectors: IssueVectors) -> float:
 def find_incidents(R: np.ndarray, customers: list[Any], older: np.ndarray, older_days: float,
                    radius: float, texts: list[str]) -> list[Incident]:
     """New problems among recent issues (vectors `R`, from `customers`), against `older` issues seen over
-    `older_days` days before the recent window.
+    `older_days` days before the recent window: a prospective space-time scan (as disease surveillance
+    finds outbreaks), with similarity for space.
 
-    The recent issues are clustered on their own. A group is an incident when it is
-    - dense: its median member is at least as close to its centre as a typical cluster's lower quartile
-      (`radius`), and it has MIN_INCIDENT issues from MIN_INCIDENT_CUSTOMERS customers;
-    - new: older issues within the same reach of its centre (the looser of its own lower quartile and
-      `radius`) came in at under NEW_RATE_SHARE of this week's rate, and this week's count would have a
-      probability under NEW_P_VALUE at that older rate (Poisson, with half an issue of prior).
+    Every recent issue is the seed of growing windows: its k nearest recent issues (k from MIN_INCIDENT),
+    reaching out to similarity tau, the k-th one's. A window counts the older issues within the same tau
+    of the seed. It is an incident when
+    - dense: tau is at least a typical cluster's lower quartile (`radius`), and it holds MIN_INCIDENT
+      issues from MIN_INCIDENT_CUSTOMERS customers;
+    - new: the older issues came in at under NEW_RATE_SHARE of this week's rate, and this week's count
+      would have a probability under NEW_P_VALUE at that older rate (Poisson, with half an issue of prior).
+    The most significant window wins; its issues are taken out and the scan goes on with the rest.
+    No partition of the week's issues is needed, so four reports of a new crash are found even while a
+    clustering of the week would still fold them into a bigger, older group.
     """
-    if len(R) < MIN_INCIDENT:
+    del texts  # (kept for the signature: names come later, from the members)
+    n = len(R)
+    if n < MIN_INCIDENT:
         return []
-    labels = algorithm.cluster_vectors(R, texts, min_cluster_size=MIN_INCIDENT)
-    found = []
-    for label in sorted(set(int(x) for x in labels)):
-        group = np.flatnonzero(labels == label)
-        if len(group) < MIN_INCIDENT or len({customers[i] for i in group}) < MIN_INCIDENT_CUSTOMERS:
-            continue
+    S = R @ R.T
+    behind = np.sort(older @ R.T, axis=0)[::-1].T if len(older) else np.zeros((n, 0))  # per seed, descending
+    free = np.ones(n, dtype=bool)
+    found: list[Incident] = []
+    while free.sum() >= MIN_INCIDENT:
+        best: tuple[float, list[int], int] | None = None
+        for seed in np.flatnonzero(free):
+            order = [int(j) for j in np.argsort(-S[seed], kind="stable") if free[j]]
+            sims = S[seed, order]
+            for k in range(MIN_INCIDENT, len(order) + 1):
+                tau = float(sims[k - 1])
+                if tau < radius:
+                    break
+                before = int(np.searchsorted(-behind[seed], -tau, side="right")) if behind.shape[1] else 0
+                if not is_new_problem(k, RECENT_DAYS, before, older_days):
+                    continue
+                if len({customers[j] for j in order[:k]}) < MIN_INCIDENT_CUSTOMERS:
+                    continue
+                p = trends.poisson_sf(k, (before + 0.5) / max(older_days, 1.0) * RECENT_DAYS)
+                if best is None or p < best[0]:
+                    best = (p, order[:k], before)
+        if best is None:
+            break
+        _, group, before = best
         centre = _unit(R[group].mean(axis=0))
-        own = R[group] @ centre
-        if float(np.median(own)) < radius:
-            continue
-        before = int(np.sum(older @ centre >= reach_of(own, radius))) if len(older) else 0
-        if is_new_problem(len(group), RECENT_DAYS, before, older_days):
-            found.append(Incident([int(i) for i in group], centre, own, before))
+        found.append(Incident(sorted(group), centre, R[sorted(group)] @ centre, before))
+        free[group] = False
     return found
 
 
@@ -445,9 +524,13 @@ def split_incidents(engine: Engine, vectors: IssueVectors, model: str, today: da
         homes = Counter(recent[i].cluster_id for i in group)
         young = [(n, c) for c, n in homes.items() if c is not None and n * 3 >= len(group)
                  and young_share.get(c, 0.0) >= 0.5]  # a cluster of this week's issues: the incident's own
-        target = max(young)[1] if young else None
+        target = max(young)[1] if young else _earlier_split(engine, incident, radius, since)
         if target is not None and homes[target] == len(group):
             continue  # already a cluster of its own
+        if target is None and max(homes.values()) < INCIDENT_HOME_SHARE * len(group):
+            # this week's look-alikes from several clusters: chance resemblance among the many groups
+            # searched every night, not a new problem arriving in the one place its reports land
+            continue
         with db.write_transaction(engine) as conn:
             new_id = target if target is not None else _create_cluster(
                 conn, recent[group[0]].summary, incident.centre, len(group), model, now)
@@ -464,6 +547,22 @@ def split_incidents(engine: Engine, vectors: IssueVectors, model: str, today: da
         made += target is None
         log.info("gathered %d recent issues (from clusters %s) into cluster %s", len(group), dict(homes), new_id)
     return made
+
+
+def _earlier_split(engine: Engine, incident: Incident, radius: float, since: datetime) -> int | None:
+    """The cluster an earlier night split out for this same incident, if any: one split out within the last
+    2 * RECENT_DAYS whose centre is as close to this group's centre as the group's own members are. (Its
+    later reports in other words can land in an older cluster again and be found there.)"""
+    with engine.connect() as conn:
+        rows = conn.execute(select(clusters_t.c.id, clusters_t.c.centroid).join(
+            events_t, events_t.c.cluster_id == clusters_t.c.id).where(
+            events_t.c.action == "split_from", events_t.c.created_at >= since - timedelta(days=RECENT_DAYS),
+            clusters_t.c.retired.is_(False), clusters_t.c.centroid.is_not(None))).all()
+    if not rows:
+        return None
+    sims = np.vstack([_vec(r.centroid) for r in rows]) @ incident.centre
+    best = int(np.argmax(sims))
+    return int(rows[best].id) if sims[best] >= reach_of(incident.similarity, radius) else None
 
 
 def _aware(value: Any) -> datetime:
