@@ -118,7 +118,8 @@ def merge_in(conn: Connection, source_id: int, target_id: int, *, author: str | 
     moved = conn.execute(update(issues_t).where(issues_t.c.cluster_id == source_id).values(**values)).rowcount
     conn.execute(update(clusters_t).where(clusters_t.c.id == source_id)
                  .values(retired=True, merged_into=target_id, size=0, updated_at=now))
-    # clusters that were merged into the source follow it to the target
+    # its notes go with its issues; clusters that were merged into the source follow it to the target
+    conn.execute(update(notes_t).where(notes_t.c.cluster_id == source_id).values(cluster_id=target_id))
     conn.execute(update(clusters_t).where(clusters_t.c.merged_into == source_id)
                  .values(merged_into=target_id))
     _refresh_size(conn, target_id, now)

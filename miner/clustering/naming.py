@@ -60,6 +60,21 @@ algorithm grouped together. Reply with:
 If the sample mixes several problems, name the dominant one."""
 
 
+class SameProblem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    same_problem: bool = Field(description="true if both groups report the same underlying product problem")
+    reason: str = Field(description="one sentence: why")
+
+
+MERGE_SAMPLE = 6
+MERGE_PROMPT = """\
+You help a product team keep one entry per product problem. You get two groups of one-line issue summaries
+from customer support tickets. Answer same_problem: true only if both groups report the same underlying
+problem (same feature and same symptom, e.g. two wordings of "the Android app is blocked at clock-in by the
+location check"); false if they differ in feature, platform or symptom, even when related. Give a one-sentence
+reason."""
+
+
 class Namer:
     """Names clusters offline, or with Claude when a `claude` client is given."""
 
@@ -163,9 +178,6 @@ class Namer:
     # --- Claude -------------------------------------------------------------------------------
     def _claude_name(self, engine: Engine, cluster_id: int, category: str | None,
                      sample: list[tuple[str, str]]) -> tuple[tuple[str, str], float] | None:
-        import anthropic
-
-        from miner.analysis.claude import usage_of
         from miner.analysis.redact import redact
 
         summaries = [s for s, _ in sample[:CLAUDE_SAMPLE]]
@@ -173,40 +185,64 @@ class Namer:
         content = (f"Category: {category or 'unknown'}\n\nIssue summaries:\n"
                    + "\n".join(f"- {redact(s)}" for s in summaries)
                    + "\n\nCustomer quotes:\n" + "\n".join(f'- "{redact(q)}"' for q in quotes))
+        parsed, cost = self.ask(engine, "name_cluster", NAMING_PROMPT, content, ClusterName, max_tokens=400)
+        if not isinstance(parsed, ClusterName):
+            return None
+        name = " ".join(parsed.name.split())
+        if not 3 <= len(name) <= 120:
+            return None
+        return (name, parsed.summary.strip()[:1000]), cost
+
+    def same_problem(self, engine: Engine, a: Sequence[str], b: Sequence[str]) -> tuple[SameProblem | None, float]:
+        """Ask Claude whether two clusters (a few summaries of each) report the same problem; (None, cost)
+        when it did not give a valid answer."""
+        from miner.analysis.redact import redact
+
+        def side(label: str, summaries: Sequence[str]) -> str:
+            return f"Group {label}:\n" + "\n".join(f"- {redact(s)}" for s in summaries[:MERGE_SAMPLE])
+
+        parsed, cost = self.ask(engine, "merge_clusters", MERGE_PROMPT, side("A", a) + "\n\n" + side("B", b),
+                                SameProblem, max_tokens=200)
+        return (parsed if isinstance(parsed, SameProblem) else None), cost
+
+    def ask(self, engine: Engine, purpose: str, system: str, content: str, schema: type[BaseModel], *,
+            max_tokens: int) -> tuple[BaseModel | None, float]:
+        """One structured Claude call, recorded in llm_calls under `purpose` with its cost. Returns the
+        parsed reply (None on an API error, a refusal, truncation or an invalid reply) and the cost."""
+        import anthropic
+
+        from miner.analysis.claude import usage_of
+
+        if self.claude is None:
+            return None, 0.0
         try:
             message = self.claude.messages.create(
-                model=self.model, max_tokens=400, system=NAMING_PROMPT,
+                model=self.model, max_tokens=max_tokens, system=system,
                 messages=[{"role": "user", "content": content}],
-                output_config={"format": {"type": "json_schema",
-                                          "schema": anthropic.transform_schema(ClusterName)}},
+                output_config={"format": {"type": "json_schema", "schema": anthropic.transform_schema(schema)}},
             )
-        except anthropic.APIError as exc:  # naming is best effort: keep the offline name
-            log.warning("Claude could not name cluster %s: %s", cluster_id, exc)
-            return None
+        except anthropic.APIError as exc:  # best effort: the offline answer stands
+            log.warning("Claude call for %s failed: %s", purpose, exc)
+            return None, 0.0
         usage = usage_of(message)
         cost = self.prices.cost(self.model, usage) if self.prices else None
         outcome = "ok"
-        named: tuple[str, str] | None = None
+        parsed: BaseModel | None = None
         if message.stop_reason in ("refusal", "max_tokens"):
             outcome = message.stop_reason
         else:
             try:
                 text = "".join(getattr(b, "text", "") for b in message.content if getattr(b, "type", "") == "text")
-                parsed = ClusterName.model_validate(json.loads(text))
-                name = " ".join(parsed.name.split())
-                if 3 <= len(name) <= 120:
-                    named = (name, parsed.summary.strip()[:1000])
-                else:
-                    outcome = "invalid"
+                parsed = schema.model_validate(json.loads(text))
             except (ValueError, ValidationError):
                 outcome = "invalid"
         with db.write_transaction(engine) as conn:
             conn.execute(insert(calls_t).values(
-                run_id=self.run_id, ticket_id=None, purpose="name_cluster", model=self.model, via_batch=False,
+                run_id=self.run_id, ticket_id=None, purpose=purpose, model=self.model, via_batch=False,
                 input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
                 cache_read_tokens=usage.cache_read_tokens, cache_write_tokens=usage.cache_write_tokens,
                 cost_usd=cost, stop_reason=message.stop_reason, outcome=outcome, created_at=datetime.now(UTC)))
-        return (named, cost or 0.0) if named else None
+        return parsed, cost or 0.0
 
 
 MAX_TITLE_WORDS = 8

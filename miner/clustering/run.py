@@ -32,6 +32,7 @@ from miner.analysis.taxonomy import Taxonomy
 from miner.clustering import algorithm
 from miner.clustering.edits import log_event
 from miner.clustering.embeddings import get_embedder
+from miner.clustering.merging import merge_similar
 from miner.clustering.naming import Namer, dominant_labels
 from miner.clustering.vectors import IssueVectors, embed_missing, representation, unit
 from miner.models import Cluster, ClusterEvent, Issue, Ticket
@@ -61,6 +62,8 @@ class ClusterResult:
     renamed: int = 0
     retired: int = 0
     split: int = 0  # recent incidents taken out of an older cluster into clusters of their own
+    merged: int = 0  # clusters merged into another that describes the same problem
+    merge_questions: int = 0  # pairs put to Claude
     llm_cost_usd: float = 0.0
     seconds: float = 0.0
 
@@ -115,10 +118,15 @@ def run_clustering(
         _incremental(engine, vectors, model, control, result)
     result.split = split_incidents(engine, vectors, model, today)
     result.new_clusters += result.split
+    control.stage("Merging clusters of the same problem")
+    merges = merge_similar(engine, vectors, namer)
+    result.merged, result.merge_questions = merges.merged, merges.asked
+    if merges.merged:
+        refresh_centroids(engine, vectors, model)
     dominant_labels(engine)
     control.stage("Naming clusters")
     result.renamed, cost = namer.name_clusters(engine, control)
-    result.llm_cost_usd = round(cost, 6)
+    result.llm_cost_usd = round(cost + merges.cost_usd, 6)
     with engine.connect() as conn:
         result.clusters = conn.execute(select(func.count()).select_from(clusters_t)
                                        .where(clusters_t.c.retired.is_(False))).scalar_one()

@@ -1,0 +1,164 @@
+"""Merging clusters that describe the same problem, after every clustering run.
+
+Two clusters are compared by how alike they are *relative to how alike their own members are*, on
+corpus-centred vectors (the mean of the cluster centroids removed, so what every issue shares does not
+count):
+
+    ratio(A, B) = mean similarity between A's and B's members / sqrt(within(A) * within(B))
+
+where within(C) is the mean similarity between two different members of C. Two halves of one problem
+score about 1, unrelated problems about 0, whatever the embedder's similarity scale, because both the
+numerator and the denominator are measured in it.
+
+- ratio >= MERGE_AT: the same problem; merged by the offline rule.
+- ASK_FROM <= ratio < MERGE_AT: ambiguous. With Claude configured, a few summaries of each side are put
+  to it (structured yes/no with a reason; the call's cost is recorded like every call); without it, they
+  stay apart. At most MAX_QUESTIONS per run.
+
+Measured on labelled sets, same-problem fragments and neighbouring problems overlap below about 0.9 (a
+static embedding cannot tell "card not arrived" from "card delivery estimate"), so the offline rule is
+strict and the ambiguous band is where Claude helps.
+
+The larger cluster's id survives (edits, notes and links follow it); a recent incident (split out in the
+last 2 * RECENT_DAYS days) is never merged: folding it back into an older problem is what splitting undid.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import Engine, Table, select
+
+from miner import db
+from miner.clustering.edits import merge_in
+from miner.models import Cluster, ClusterEvent, Issue
+
+if TYPE_CHECKING:
+    from miner.clustering.naming import Namer
+    from miner.clustering.vectors import IssueVectors
+
+log = logging.getLogger(__name__)
+
+clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
+issues_t: Table = Issue.__table__  # type: ignore[assignment]
+events_t: Table = ClusterEvent.__table__  # type: ignore[assignment]
+
+MERGE_AT = 0.9
+ASK_FROM = 0.6
+MAX_QUESTIONS = 20
+MIN_CENTRED = 4
+MIN_SIZE = 5  # smaller clusters have too few members to measure their own spread
+PROTECT_DAYS = 14  # 2 * RECENT_DAYS: how long an incident split out is kept apart
+
+
+@dataclass
+class MergeResult:
+    merged: int = 0
+    asked: int = 0
+    cost_usd: float = 0.0
+    decisions: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class _Profile:
+    cluster_id: int
+    size: int
+    mean: np.ndarray  # mean of the members' centred vectors
+    within: float  # mean similarity between two different members (centred)
+    summaries: list[str]
+
+
+def similarity_ratios(profiles: list[_Profile]) -> np.ndarray:
+    """ratio(A, B) for every pair (see the module docstring); the diagonal is 1."""
+    M = np.vstack([p.mean for p in profiles])
+    within = np.array([max(p.within, 1e-9) for p in profiles])
+    R = (M @ M.T) / np.sqrt(np.outer(within, within))
+    np.fill_diagonal(R, 1.0)
+    return R
+
+
+def profiles_of(X: np.ndarray, labels: np.ndarray, ids: list[int], summaries: list[list[str]]) -> list[_Profile]:
+    """Profiles of the clusters `ids` (labels of the rows of unit vectors `X`), centred on the mean of their
+    centroids when there are at least MIN_CENTRED clusters (with fewer, the mean is one of the problems
+    itself, and centring would set two halves of it against each other)."""
+    centroids = np.vstack([X[labels == cid].mean(axis=0) for cid in ids])
+    centred = X - centroids.mean(axis=0) if len(ids) >= MIN_CENTRED else X
+    out = []
+    for cid, texts in zip(ids, summaries, strict=True):
+        rows = centred[labels == cid]
+        n = len(rows)
+        if n < 2:
+            continue
+        mean = rows.mean(axis=0)
+        within = (n * n * float(mean @ mean) - float((rows * rows).sum())) / (n * (n - 1))
+        out.append(_Profile(cid, n, mean, within, texts))
+    return out
+
+
+def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = None) -> MergeResult:
+    """Merge live clusters that describe the same problem; see the module docstring."""
+    result = MergeResult()
+    query = (select(issues_t.c.id, issues_t.c.cluster_id, issues_t.c.summary)
+             .join(clusters_t, clusters_t.c.id == issues_t.c.cluster_id)
+             .where(clusters_t.c.retired.is_(False)).order_by(issues_t.c.id))
+    since = datetime.now(UTC) - timedelta(days=PROTECT_DAYS)
+    with engine.connect() as conn:
+        rows = [r for r in conn.execute(query) if r.id in vectors]
+        protected = set(conn.execute(select(events_t.c.cluster_id).where(
+            events_t.c.action == "split_from", events_t.c.created_at >= since)).scalars())
+    members: dict[int, list[int]] = defaultdict(list)
+    texts: dict[int, list[str]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        members[r.cluster_id].append(i)
+        texts[r.cluster_id].append(r.summary)
+    ids = sorted(c for c, m in members.items() if len(m) >= MIN_SIZE and c not in protected)
+    if len(ids) < 2:
+        return result
+    X = vectors.of([r.id for r in rows])
+    labels = np.array([r.cluster_id for r in rows])
+    profiles = profiles_of(X, labels, ids, [_spread(texts[c]) for c in ids])
+    R = similarity_ratios(profiles)
+    pairs = sorted(((float(R[a, b]), a, b) for a in range(len(profiles)) for b in range(a + 1, len(profiles))
+                    if R[a, b] >= ASK_FROM), reverse=True)
+    gone: set[int] = set()
+    can_ask = namer is not None and namer.claude is not None
+    for ratio, a, b in pairs:
+        pa, pb = profiles[a], profiles[b]
+        if pa.cluster_id in gone or pb.cluster_id in gone:
+            continue  # compared again on the next run, with the merged cluster's members
+        if ratio >= MERGE_AT:
+            same, by, reason = True, "offline", f"as alike as their own members (similarity ratio {ratio:.2f})"
+        elif can_ask and namer is not None and result.asked < MAX_QUESTIONS:
+            answer, cost = namer.same_problem(engine, pa.summaries, pb.summaries)
+            result.asked += 1
+            result.cost_usd += cost
+            if answer is None:
+                continue
+            same, by, reason = answer.same_problem, "claude", answer.reason.strip()[:300]
+        else:
+            continue
+        result.decisions.append({"clusters": [pa.cluster_id, pb.cluster_id], "ratio": round(ratio, 3),
+                                 "same": same, "by": by, "reason": reason})
+        if not same:
+            continue
+        # the larger cluster's id survives (the older one on a tie)
+        target, source = sorted((pa, pb), key=lambda p: (-p.size, p.cluster_id))
+        with db.write_transaction(engine) as conn:
+            merge_in(conn, source.cluster_id, target.cluster_id, author=None, pin=False,
+                     detail={"reason": reason, "by": by, "ratio": round(ratio, 3)})
+        gone.add(source.cluster_id)
+        result.merged += 1
+        log.info("merged cluster %s into %s (%s: %s)", source.cluster_id, target.cluster_id, by, reason)
+    return result
+
+
+def _spread(summaries: list[str]) -> list[str]:
+    """A few different summaries, spread over the cluster (not just its first reports)."""
+    distinct = list(dict.fromkeys(" ".join(s.split()) for s in summaries if s and s.strip()))
+    step = max(1, len(distinct) // 6)
+    return distinct[::step][:6]
