@@ -71,6 +71,7 @@ class Replay:
         self.server = DemoZendesk(self.data, clock=lambda: self.sim.timestamp()).start()
         self.emerging_seen: dict[int, date] = {}  # cluster id -> first night it was flagged
         self.emerging_reason: dict[int, str] = {}  # ... and why
+        self.merged = self.split = 0  # clusters merged / incidents split out, over all nights
 
     def night(self, when: datetime) -> None:
         """One scheduled pipeline run at `when` (sync, analyze, cluster, trends)."""
@@ -79,8 +80,10 @@ class Replay:
             run_sync(self.engine, client, initial_days=3650, now=when)
         while analyze_pending(self.engine, self.settings, batch_size=5000).tickets:
             pass
-        run_clustering(self.engine, embeddings=self.settings.embeddings, today=when.date(),
-                       taxonomy=load_taxonomy(self.settings.taxonomy_path))
+        clustered = run_clustering(self.engine, embeddings=self.settings.embeddings, today=when.date(),
+                                   taxonomy=load_taxonomy(self.settings.taxonomy_path))
+        self.merged += clustered.merged
+        self.split += clustered.split
         update_trends(self.engine, today=when.date())
         with self.engine.connect() as conn:
             for cid, reason in conn.execute(select(Cluster.id, Cluster.emerging_reason).where(
@@ -132,6 +135,7 @@ def report(replay: Replay, days: int, *, names: bool = False) -> None:
     print(f"ARI against the true issues: {ari:.3f}  (target >= 0.8)  {verdict(ari >= 0.8)}")
     print(f"clusters per true issue: {len(clusters_used)} / {len(true_present)} = {per_issue:.2f}  "
           f"(target <= 1.2)  {verdict(per_issue <= 1.2)}")
+    print(f"  over the replay: {replay.merged} clusters merged by the offline rule, {replay.split} incidents split out")
 
     # the incident
     majority: dict[int, str] = {}

@@ -90,7 +90,10 @@ def test_an_ambiguous_pair_is_put_to_claude_and_its_answer_decides(
         asked: list[str] = []
 
         def responder(body: dict) -> dict:
-            asked.append(body["messages"][0]["content"])
+            content = body["messages"][0]["content"]
+            if not content.startswith("Group A:"):  # naming
+                return {"name": "Mobile app shows an outdated schedule", "summary": "The app lags behind."}
+            asked.append(content)
             return {"same_problem": same, "reason": "Both describe the app showing an outdated schedule."}
 
         fake.responder = responder
@@ -107,6 +110,12 @@ def test_an_ambiguous_pair_is_put_to_claude_and_its_answer_decides(
     if same:
         assert events[0]["by"] == "claude" and events[0]["reason"].startswith("Both describe")
     assert result.llm_cost_usd >= call.cost_usd
+    if not same:  # a "no" is remembered: the next run does not ask again
+        with FakeAnthropic() as fake:
+            fake.responder = responder
+            ctx = Context(settings=claude_settings(sqlite_url, fake), engine=sqlite_engine)
+            again = run_clustering(sqlite_engine, today=TODAY, namer=make_namer(ctx, None))
+        assert again.merge_questions == 0 and len(asked) == 1
 
 
 def test_without_claude_an_ambiguous_pair_stays_apart(sqlite_engine: Engine, halves,

@@ -195,5 +195,6 @@ def describe_event(action: str, detail: dict[str, Any] | None) -> str:
                       f"{', '.join(f'#{c}' for c in d.get('clusters') or []) or 'unclustered issues'}"
                       f" ({n('reported_before', 'similar report')} before this week)",
         "retired": f"Retired{reason}",
+        "kept_apart": f"Kept apart from #{d.get('other')}{reason}",
     }
     return texts.get(action, f"{action} {d}" if d else action)

@@ -11,9 +11,11 @@ score about 1, unrelated problems about 0, whatever the embedder's similarity sc
 numerator and the denominator are measured in it.
 
 - ratio >= MERGE_AT: the same problem; merged by the offline rule.
-- ASK_FROM <= ratio < MERGE_AT: ambiguous. With Claude configured, a few summaries of each side are put
-  to it (structured yes/no with a reason; the call's cost is recorded like every call); without it, they
-  stay apart. At most MAX_QUESTIONS per run.
+- below it, but at least as alike as a typical cluster is to its nearest neighbour on this corpus (the
+  median over clusters of their best ratio): ambiguous. With Claude configured, a few summaries of each
+  side are put to it, most alike pairs first (structured yes/no with a reason; the call's cost is recorded
+  like every call); a "no" is remembered (a `kept_apart` event) so the pair is not asked again. At most
+  MAX_QUESTIONS per run. Without Claude, they stay apart.
 
 Measured on labelled sets, same-problem fragments and neighbouring problems overlap below about 0.9 (a
 static embedding cannot tell "card not arrived" from "card delivery estimate"), so the offline rule is
@@ -35,7 +37,7 @@ import numpy as np
 from sqlalchemy import Engine, Table, select
 
 from miner import db
-from miner.clustering.edits import merge_in
+from miner.clustering.edits import log_event, merge_in
 from miner.models import Cluster, ClusterEvent, Issue
 
 if TYPE_CHECKING:
@@ -49,7 +51,6 @@ issues_t: Table = Issue.__table__  # type: ignore[assignment]
 events_t: Table = ClusterEvent.__table__  # type: ignore[assignment]
 
 MERGE_AT = 0.9
-ASK_FROM = 0.6
 MAX_QUESTIONS = 20
 MIN_CENTRED = 4
 MIN_SIZE = 5  # smaller clusters have too few members to measure their own spread
@@ -111,6 +112,8 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
         rows = [r for r in conn.execute(query) if r.id in vectors]
         protected = set(conn.execute(select(events_t.c.cluster_id).where(
             events_t.c.action == "split_from", events_t.c.created_at >= since)).scalars())
+        declined = {frozenset((r.cluster_id, int((r.detail or {}).get("other", -1)))) for r in conn.execute(
+            select(events_t.c.cluster_id, events_t.c.detail).where(events_t.c.action == "kept_apart"))}
     members: dict[int, list[int]] = defaultdict(list)
     texts: dict[int, list[str]] = defaultdict(list)
     for i, r in enumerate(rows):
@@ -123,8 +126,11 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
     labels = np.array([r.cluster_id for r in rows])
     profiles = profiles_of(X, labels, ids, [_spread(texts[c]) for c in ids])
     R = similarity_ratios(profiles)
+    np.fill_diagonal(R, -np.inf)
+    ask_from = min(MERGE_AT, float(np.median(R.max(axis=1))))
+    np.fill_diagonal(R, 1.0)
     pairs = sorted(((float(R[a, b]), a, b) for a in range(len(profiles)) for b in range(a + 1, len(profiles))
-                    if R[a, b] >= ASK_FROM), reverse=True)
+                    if R[a, b] >= ask_from), reverse=True)
     gone: set[int] = set()
     can_ask = namer is not None and namer.claude is not None
     for ratio, a, b in pairs:
@@ -133,7 +139,8 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
             continue  # compared again on the next run, with the merged cluster's members
         if ratio >= MERGE_AT:
             same, by, reason = True, "offline", f"as alike as their own members (similarity ratio {ratio:.2f})"
-        elif can_ask and namer is not None and result.asked < MAX_QUESTIONS:
+        elif (can_ask and namer is not None and result.asked < MAX_QUESTIONS
+              and frozenset((pa.cluster_id, pb.cluster_id)) not in declined):
             answer, cost = namer.same_problem(engine, pa.summaries, pb.summaries)
             result.asked += 1
             result.cost_usd += cost
@@ -145,6 +152,10 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
         result.decisions.append({"clusters": [pa.cluster_id, pb.cluster_id], "ratio": round(ratio, 3),
                                  "same": same, "by": by, "reason": reason})
         if not same:
+            with db.write_transaction(engine) as conn:
+                for one, other in ((pa, pb), (pb, pa)):
+                    log_event(conn, one.cluster_id, "kept_apart",
+                              {"other": other.cluster_id, "reason": reason, "by": by, "ratio": round(ratio, 3)}, None)
             continue
         # the larger cluster's id survives (the older one on a tie)
         target, source = sorted((pa, pb), key=lambda p: (-p.size, p.cluster_id))
