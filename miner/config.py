@@ -205,11 +205,12 @@ class Settings(BaseModel):
             return value
         prefix = "sentence-transformers:"
         if value.startswith(prefix) and value[len(prefix):].strip():
-            folder = Path(value[len(prefix):].strip()).expanduser()
-            if not folder.is_dir():
-                raise ValueError(f"model folder not found: {folder}")
+            from miner.clustering.embeddings import sentence_transformer_source
+
+            sentence_transformer_source(value[len(prefix):].strip())  # a folder that exists, or a model id
             return value
-        raise ValueError("must be 'wordllama' (the default) or 'sentence-transformers:/path/to/local/model'")
+        raise ValueError("must be 'wordllama' (the default), 'sentence-transformers:/path/to/local/model' or "
+                         "'sentence-transformers:org/model-id' (a Hugging Face model id)")
 
     @field_validator("log_level", mode="before")
     @classmethod

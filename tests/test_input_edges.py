@@ -58,7 +58,8 @@ def test_secrets_file_that_is_a_folder_is_a_clear_error(tmp_path: Path) -> None:
         Settings.load(env={"MINER_SECRETS_FILE": str(tmp_path)})
 
 
-@pytest.mark.parametrize("spec", ["nonsense", "sentence-transformers:", "sentence-transformers:/no/such/model"])
+@pytest.mark.parametrize("spec", ["nonsense", "sentence-transformers:", "sentence-transformers:/no/such/model",
+                                  "sentence-transformers:./models/missing", "sentence-transformers:a/b/c"])
 def test_unknown_embedder_stops_the_start(spec: str) -> None:
     with pytest.raises(ConfigError, match="MINER_EMBEDDINGS"):
         load(MINER_EMBEDDINGS=spec)
@@ -66,6 +67,11 @@ def test_unknown_embedder_stops_the_start(spec: str) -> None:
 
 def test_a_local_sentence_transformers_folder_is_accepted(tmp_path: Path) -> None:
     assert load(MINER_EMBEDDINGS=f"sentence-transformers:{tmp_path}").embeddings == f"sentence-transformers:{tmp_path}"
+
+
+def test_a_hugging_face_model_id_is_accepted() -> None:  # downloaded once, by sentence-transformers
+    spec = "sentence-transformers:sentence-transformers/all-MiniLM-L6-v2"
+    assert load(MINER_EMBEDDINGS=spec).embeddings == spec
 
 
 @pytest.mark.parametrize(("content", "problem"), [

@@ -366,19 +366,21 @@ def keyphrases(texts: Sequence[str], labels: Sequence[int] | np.ndarray) -> dict
 
 def cluster_texts(texts: Sequence[str], *, embedder: str | None = None) -> list[int]:
     """The public entry point: embed (default embedder unless ``embedder`` names another, as
-    ``MINER_EMBEDDINGS`` does) and cluster with production defaults.
+    ``MINER_EMBEDDINGS`` does) and cluster with production defaults, the cohesion target calibrated for
+    that embedder (``miner.clustering.calibration``).
 
     With an embedder that can weight words by the corpus (the default), the texts are also clustered in
     that weighted embedding, and that clustering is kept when its clusters are clearly better separated
     (mean silhouette at least WEIGHTED_GAIN times the plain one's). Raw, chatty texts (call transcripts, with
     greetings and filler around the request) are such a corpus; short, to-the-point texts are not."""
+    from miner.clustering.calibration import cohesion_for
     from miner.clustering.embeddings import CorpusWeightedEmbedder, get_embedder
 
     if not texts:
         return []
     model = get_embedder(embedder)
     X = model.embed(list(texts))
-    labels = cluster_vectors(X, texts)
+    labels = cluster_vectors(X, texts, cohesion=cohesion_for(model))
     if isinstance(model, CorpusWeightedEmbedder) and len(texts) >= 4 * MIN_CLUSTER_SIZE:
         W = model.embed_weighted(list(texts))
         weighted = cluster_vectors(W, texts)

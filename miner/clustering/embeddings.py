@@ -1,8 +1,9 @@
 """Sentence embedders for issue summaries.
 
 The default is WordLlama (a 19 MB static token-embedding model whose weights ship inside the wheel), loaded
-strictly offline. A user may point at a local sentence-transformers model instead with
-``"sentence-transformers:/path/to/model"``; that package is optional and imported only when asked for.
+strictly offline. A user may use a sentence-transformers model instead with
+``"sentence-transformers:/path/to/model"`` (a local folder) or ``"sentence-transformers:org/name"`` (a Hugging
+Face id, downloaded once); that package is optional and imported only when asked for.
 Every embedder returns float32 rows with unit L2 norm (an empty text gives a zero row).
 """
 
@@ -98,7 +99,7 @@ class WordLlamaEmbedder:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model read from a local directory (never downloaded)."""
+    """A sentence-transformers model read from a local folder, or downloaded once by its Hugging Face id."""
 
     def __init__(self, path: str) -> None:
         self._model = _load_sentence_transformer(path)
@@ -131,10 +132,25 @@ def _load_wordllama(config: str, dim: int) -> Any:
     return WordLlama.load(config, cache_dir=package_dir, dim=dim, disable_download=True)
 
 
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def sentence_transformer_source(spec: str) -> str:
+    """Where a sentence-transformers model is read from: an existing local folder, or else a Hugging Face
+    model id ("sentence-transformers/all-MiniLM-L6-v2"), downloaded once into the Hugging Face cache.
+    Raises ValueError for anything else."""
+    folder = Path(spec).expanduser()
+    if folder.is_dir():
+        return str(folder)
+    if _HUB_ID.match(spec) and not spec.startswith((".", "~")):
+        return spec
+    raise ValueError(f"model folder not found: {folder} (give a local folder, or a Hugging Face model id "
+                     "such as sentence-transformers/all-MiniLM-L6-v2)")
+
+
 @lru_cache(maxsize=4)
 def _load_sentence_transformer(path: str) -> Any:
-    if not Path(path).is_dir():
-        raise ValueError(f"sentence-transformers model directory not found: {path!r}")
+    path = sentence_transformer_source(path)
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
@@ -158,6 +174,6 @@ def _embedder(spec: str) -> Embedder:
     if spec.startswith(_ST_PREFIX) and spec[len(_ST_PREFIX):].strip():
         return SentenceTransformerEmbedder(spec[len(_ST_PREFIX):].strip())
     raise ValueError(
-        f"unknown embedder spec {spec!r}: use 'wordllama' (the default) or "
-        f"'{_ST_PREFIX}/path/to/local/model'"
+        f"unknown embedder spec {spec!r}: use 'wordllama' (the default), "
+        f"'{_ST_PREFIX}/path/to/local/model' or '{_ST_PREFIX}org/model-id'"
     )
