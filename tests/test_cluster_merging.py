@@ -81,6 +81,20 @@ def test_a_recent_incident_is_never_merged_back(sqlite_engine: Engine, halves) -
     assert clusters_of(sqlite_engine, in_small) == {small}
 
 
+def test_two_parts_of_one_recent_incident_may_join(sqlite_engine: Engine, halves) -> None:
+    big, small, in_big, in_small = halves
+    with sqlite_engine.begin() as conn:
+        for cid in (big, small):  # both split out as new on recent nights
+            conn.execute(insert(ClusterEvent.__table__).values(
+                cluster_id=cid, action="split_from", detail={"clusters": [], "issues": 8}, author=None,
+                created_at=datetime.now(UTC)))
+
+    result = run_clustering(sqlite_engine, today=TODAY)
+
+    assert result.merged == 1
+    assert clusters_of(sqlite_engine, in_big + in_small) == {big}
+
+
 @pytest.mark.parametrize("same", [True, False])
 def test_an_ambiguous_pair_is_put_to_claude_and_its_answer_decides(
         sqlite_engine: Engine, sqlite_url: str, halves, monkeypatch: pytest.MonkeyPatch, same: bool) -> None:

@@ -22,7 +22,8 @@ static embedding cannot tell "card not arrived" from "card delivery estimate"), 
 strict and the ambiguous band is where Claude helps.
 
 The larger cluster's id survives (edits, notes and links follow it); a recent incident (split out in the
-last 2 * RECENT_DAYS days) is never merged: folding it back into an older problem is what splitting undid.
+last 2 * RECENT_DAYS days) is never merged into an older cluster: folding it back into an older problem is
+what splitting undid. Two clusters split out for one incident on different nights may be merged.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
     for i, r in enumerate(rows):
         members[r.cluster_id].append(i)
         texts[r.cluster_id].append(r.summary)
-    ids = sorted(c for c, m in members.items() if len(m) >= MIN_SIZE and c not in protected)
+    ids = sorted(c for c, m in members.items() if len(m) >= MIN_SIZE)
     if len(ids) < 2:
         return result
     X = vectors.of([r.id for r in rows])
@@ -137,6 +138,8 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
         pa, pb = profiles[a], profiles[b]
         if pa.cluster_id in gone or pb.cluster_id in gone:
             continue  # compared again on the next run, with the merged cluster's members
+        if (pa.cluster_id in protected) != (pb.cluster_id in protected):
+            continue  # a recent incident is not folded back into an older problem (two parts of it may join)
         if ratio >= MERGE_AT:
             same, by, reason = True, "offline", f"as alike as their own members (similarity ratio {ratio:.2f})"
         elif (can_ask and namer is not None and result.asked < MAX_QUESTIONS
