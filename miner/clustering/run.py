@@ -402,8 +402,8 @@ def find_incidents(R: np.ndarray, customers: list[Any], older: np.ndarray, older
     Every recent issue is the seed of growing windows: its k nearest recent issues (k from MIN_INCIDENT),
     reaching out to similarity tau, the k-th one's. A window counts the older issues within the same tau
     of the seed. It is an incident when
-    - dense: tau is at least a typical cluster's lower quartile (`radius`), and it holds MIN_INCIDENT
-      issues from MIN_INCIDENT_CUSTOMERS customers;
+    - dense: its median member is as close to the window's centre as a typical cluster's lower quartile
+      is to its own (`radius`), and it holds MIN_INCIDENT issues from MIN_INCIDENT_CUSTOMERS customers;
     - new: the older issues came in at under NEW_RATE_SHARE of this week's rate, and this week's count
       would have a probability under NEW_P_VALUE at that older rate (Poisson, with half an issue of prior).
     The most significant window wins; its issues are taken out and the scan goes on with the rest.
@@ -425,13 +425,16 @@ def find_incidents(R: np.ndarray, customers: list[Any], older: np.ndarray, older
             sims = S[seed, order]
             for k in range(MIN_INCIDENT, len(order) + 1):
                 tau = float(sims[k - 1])
-                if tau < radius:
-                    break
+                if tau < radius * radius:
+                    break  # pairs this far apart: the window's members are looser than a typical cluster's
                 before = int(np.searchsorted(-behind[seed], -tau, side="right")) if behind.shape[1] else 0
                 if not is_new_problem(k, RECENT_DAYS, before, older_days):
                     continue
                 if len({customers[j] for j in order[:k]}) < MIN_INCIDENT_CUSTOMERS:
                     continue
+                window = R[order[:k]]
+                if float(np.median(window @ _unit(window.mean(axis=0)))) < radius:
+                    continue  # as tight around its centre as a typical cluster's members are
                 p = trends.poisson_sf(k, (before + 0.5) / max(older_days, 1.0) * RECENT_DAYS)
                 if best is None or p < best[0]:
                     best = (p, order[:k], before)
