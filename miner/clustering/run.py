@@ -427,7 +427,9 @@ def find_incidents(R: np.ndarray, customers: list[Any], older: np.ndarray, older
                 tau = float(sims[k - 1])
                 if tau < radius * radius:
                     break  # pairs this far apart: the window's members are looser than a typical cluster's
-                before = int(np.searchsorted(-behind[seed], -tau, side="right")) if behind.shape[1] else 0
+                before = int(np.searchsorted(-behind[seed], -(tau - 1e-6), side="right")) if behind.shape[1] else 0
+                # (the 1e-6: an older report worded like the window's edge member is at the same similarity,
+                # which two matrix products may round differently)
                 if not is_new_problem(k, RECENT_DAYS, before, older_days):
                     continue
                 if len({customers[j] for j in order[:k]}) < MIN_INCIDENT_CUSTOMERS:
