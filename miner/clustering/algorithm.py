@@ -206,7 +206,7 @@ def cluster_by_linkage(X: np.ndarray, texts: Sequence[str] | None = None, *,
 
     For issue vectors, which add categorical product-area and keyword directions to a sentence embedding,
     problems are unequal in size and not spherical: k-means splits the big ones and joins the small ones
-    (accuracy 49% on the demo against 79% for this, same k). Average linkage joins groups by their mean
+    (on all the demo's issues, same k: accuracy 54% against 82% for this). Average linkage joins groups by their mean
     pairwise similarity, so a large problem stays whole and a rare one keeps its own cluster."""
     X = _unit_rows(X)
     n = X.shape[0]
