@@ -17,6 +17,7 @@ import json
 import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,12 +49,13 @@ def cohesion_for(embedder: Embedder | str | None = None) -> float:
     """The cohesion target for this embedder (an Embedder, or a spec as MINER_EMBEDDINGS); computed once
     per process and embedder."""
     model = embedder if isinstance(embedder, Embedder) else get_embedder(embedder)
-    return _calibrate(model.name, model)
+    return _calibrate(model)
 
 
 @lru_cache(maxsize=8)
-def _calibrate(name: str, model: Embedder) -> float:
+def _calibrate(model: Any) -> float:  # an Embedder; get_embedder returns the same object for a spec
     texts, labels = reference_intents()
     value = float(np.quantile(relative_cohesions(model.embed(texts), labels), REFERENCE_QUANTILE))
-    log.info("cohesion target for %s: %.3f (from %d reference intents)", name, value, len(set(labels.tolist())))
+    log.info("cohesion target for %s: %.3f (from %d reference intents)", model.name, value,
+             len(set(labels.tolist())))
     return value

@@ -208,13 +208,13 @@ def _incremental(engine: Engine, vectors: IssueVectors, model: str, control: Run
         labels, sims = algorithm.assign_to_centroids(X, C, assign_threshold(engine, vectors))
         # far from every centre but next to reports of one cluster: a cluster that holds several wordings
         # of a problem has its centre between them, so its rarer wordings are judged by their neighbours
-        left = np.flatnonzero(labels < 0)
-        if len(left):
+        far = np.flatnonzero(labels < 0)
+        if len(far):
             position = {cid: k for k, cid in enumerate(cluster_ids)}
-            found, near = join_by_neighbours(X[left], *_members(engine, vectors))
-            for i, cid, sim in zip(left, found, near, strict=True):
-                if cid in position:
-                    labels[i], sims[i] = position[cid], sim
+            found, near = join_by_neighbours(X[far], *_members(engine, vectors))
+            for row, found_id, sim in zip(far, found, near, strict=True):
+                if int(found_id) in position:
+                    labels[row], sims[row] = position[int(found_id)], sim
     now = datetime.now(UTC)
     assignments = [{"iid": ids[i], "cid": cluster_ids[labels[i]], "sim": float(sims[i])}
                    for i in range(len(ids)) if labels[i] >= 0]
