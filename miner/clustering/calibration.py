@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Hashable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -49,7 +50,7 @@ def cohesion_for(embedder: Embedder | str | None = None) -> float:
     """The cohesion target for this embedder (an Embedder, or a spec as MINER_EMBEDDINGS); computed once
     per process and embedder."""
     model = embedder if isinstance(embedder, Embedder) else get_embedder(embedder)
-    return _calibrate(model)
+    return _calibrate(cast(Hashable, model))
 
 
 @lru_cache(maxsize=8)
