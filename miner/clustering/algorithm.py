@@ -380,10 +380,11 @@ def cluster_texts(texts: Sequence[str], *, embedder: str | None = None) -> list[
         return []
     model = get_embedder(embedder)
     X = model.embed(list(texts))
-    labels = cluster_vectors(X, texts, cohesion=cohesion_for(model))
+    cohesion = cohesion_for(model)
+    labels = cluster_vectors(X, texts, cohesion=cohesion)
     if isinstance(model, CorpusWeightedEmbedder) and len(texts) >= 4 * MIN_CLUSTER_SIZE:
         W = model.embed_weighted(list(texts))
-        weighted = cluster_vectors(W, texts)
+        weighted = cluster_vectors(W, texts, cohesion=cohesion)
         if separation(W, weighted) >= WEIGHTED_GAIN * separation(X, labels):
             labels = weighted
     return [int(x) for x in labels]

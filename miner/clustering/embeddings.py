@@ -70,12 +70,8 @@ class WordLlamaEmbedder:
         return _unit_rows(vectors)
 
     def embed_weighted(self, texts: list[str]) -> np.ndarray:
-        """Smooth inverse frequency (Arora, Liang & Ma, 2017): each token vector weighs a / (a + p), p being
-        the share of these texts that contain the token, and the component common to all texts is removed.
-
-        A plain mean of token vectors is dominated by what every text says: in raw call transcripts the
-        greetings, apologies and "um, so, yeah" outweigh the one clause that carries the request. Weights
-        from the corpus itself keep that clause."""
+        """The texts' token vectors, weighted by how rare each token is among these texts (see
+        ``smooth_inverse_frequency``)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         table = self._model.embedding
@@ -84,18 +80,30 @@ class WordLlamaEmbedder:
             for enc in self._model.tokenize([normalise_text(t) for t in texts[start:start + 256]]):
                 ids = np.array([t for t, m in zip(enc.ids, enc.attention_mask, strict=True) if m], dtype=np.int64)
                 tokens.append(np.clip(ids, 0, table.shape[0] - 1))
-        share = np.zeros(table.shape[0])
-        for ids in tokens:
-            share[np.unique(ids)] += 1
-        weight = SIF_A / (SIF_A + share / len(texts))
-        X = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
-        for i, ids in enumerate(tokens):
-            if len(ids):
-                X[i] = (weight[ids, None] * table[ids]).mean(axis=0)
-        X = _unit_rows(X)
-        sample = X[np.random.default_rng(0).choice(len(X), min(len(X), 5000), replace=False)]
-        common = np.linalg.svd(sample.astype(np.float64), full_matrices=False)[2][:1]
-        return _unit_rows(X - (X @ common.T) @ common)
+        return smooth_inverse_frequency(tokens, [table[ids] for ids in tokens], self.dim)
+
+
+def smooth_inverse_frequency(tokens: list[np.ndarray], vectors: list[np.ndarray], dim: int) -> np.ndarray:
+    """Smooth inverse frequency (Arora, Liang & Ma, 2017): text i is the mean of its token vectors
+    `vectors[i]` (one row per token id in `tokens[i]`), each weighted a / (a + p), p being the share of
+    these texts that contain the token; then the component common to all texts is removed.
+
+    A plain mean is dominated by what every text says: in raw call transcripts the greetings, apologies
+    and "um, so, yeah" outweigh the one clause that carries the request. Weights from the corpus itself
+    keep that clause."""
+    size = 1 + max((int(ids.max()) for ids in tokens if len(ids)), default=0)
+    share = np.zeros(size)
+    for ids in tokens:
+        share[np.unique(ids)] += 1
+    weight = (SIF_A / (SIF_A + share / len(tokens))).astype(np.float32)
+    X = np.zeros((len(tokens), dim), dtype=np.float32)
+    for i, (ids, V) in enumerate(zip(tokens, vectors, strict=True)):
+        if len(ids):
+            X[i] = (weight[ids, None] * V).mean(axis=0)
+    X = _unit_rows(X)
+    sample = X[np.random.default_rng(0).choice(len(X), min(len(X), 5000), replace=False)]
+    common = np.linalg.svd(sample.astype(np.float64), full_matrices=False)[2][:1]
+    return _unit_rows(X - (X @ common.T) @ common)
 
 
 class SentenceTransformerEmbedder:
@@ -104,7 +112,9 @@ class SentenceTransformerEmbedder:
     def __init__(self, path: str) -> None:
         self._model = _load_sentence_transformer(path)
         self.name = f"sentence-transformers:{Path(path).name}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        # renamed get_embedding_dimension in sentence-transformers 6
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
