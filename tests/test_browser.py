@@ -86,7 +86,7 @@ def watch_held_run(page: Any, gate: Any) -> list[str]:
     page.wait_for_function(f"""() => {{
         const bar = document.querySelector('{BAR}');
         return bar && bar.getAttribute('aria-valuenow') !== {first!r};
-    }}""", timeout=30_000)
+    }}""", timeout=90_000)  # the run is held at the gate, so only a busy machine's slowness counts here
     moved = bar.get_attribute("aria-valuenow")
     gate.open()
     return [first, moved]
