@@ -19,7 +19,7 @@ Everything is seeded, so the same input gives the same labels.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -171,6 +171,14 @@ def cluster_vectors(X: np.ndarray, texts: Sequence[str] | None = None, *,
     absorbed by their nearest cluster here; callers that prefer to leave loose issues unclustered can drop
     members whose similarity to their centroid is below ``ASSIGN_THRESHOLD`` (see ``assign_to_centroids``).
     """
+    return _labelled(X, texts, min_cluster_size,
+                     lambda rows: _cluster(rows, min_cluster_size, cohesion, n_neighbors))
+
+
+def _labelled(X: np.ndarray, texts: Sequence[str] | None, min_cluster_size: int,
+              partition: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """What every clustering entry point does around its `partition` of unit rows: validate, order the
+    rows canonically, limit threads, give identical texts one label and number clusters by size."""
     X = _unit_rows(X)
     n = X.shape[0]
     if texts is not None and len(texts) != n:
@@ -182,7 +190,7 @@ def cluster_vectors(X: np.ndarray, texts: Sequence[str] | None = None, *,
     # One thread: on a small, busy machine multi-threaded BLAS/OpenMP spin-waiting made this 5x slower.
     with threadpool_limits(limits=1):
         labels = np.empty(n, dtype=np.int64)
-        labels[order] = _cluster(X[order], min_cluster_size, cohesion, n_neighbors)
+        labels[order] = partition(X[order])
     if texts is not None:
         labels = _same_text_same_label(texts, labels)
     return _canonical(labels)
@@ -208,19 +216,8 @@ def cluster_by_linkage(X: np.ndarray, texts: Sequence[str] | None = None, *,
     problems are unequal in size and not spherical: k-means splits the big ones and joins the small ones
     (on all the demo's issues, same k: accuracy 54% against 82% for this). Average linkage joins groups by their mean
     pairwise similarity, so a large problem stays whole and a rare one keeps its own cluster."""
-    X = _unit_rows(X)
-    n = X.shape[0]
-    if texts is not None and len(texts) != n:
-        raise ValueError(f"{len(texts)} texts for {n} vectors")
-    if n < 2 * min_cluster_size:
-        return np.zeros(n, dtype=np.int64)
-    order = np.lexsort(X.T[::-1])
-    with threadpool_limits(limits=1):
-        labels = np.empty(n, dtype=np.int64)
-        labels[order] = _linkage_partition(X[order], min_cluster_size, n_neighbors)
-    if texts is not None:
-        labels = _same_text_same_label(texts, labels)
-    return _canonical(labels)
+    return _labelled(X, texts, min_cluster_size,
+                     lambda rows: _linkage_partition(rows, min_cluster_size, n_neighbors))
 
 
 def _linkage_partition(X: np.ndarray, min_cluster_size: int, n_neighbors: int) -> np.ndarray:
