@@ -15,6 +15,7 @@ where they were put; clusters a human merged stay merged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import Counter, defaultdict
@@ -201,17 +202,18 @@ def _incremental(engine: Engine, vectors: IssueVectors, model: str, control: Run
     if not ids:
         return
     cluster_ids, C, sizes = _centroids(engine)
-    radius = corpus_radius(engine, vectors)
+    clustered = Members.load(engine, vectors)
+    radius = clustered.radius()
     labels = np.full(len(ids), -1)
     sims = np.zeros(len(ids), dtype=np.float32)
     if cluster_ids:
-        labels, sims = algorithm.assign_to_centroids(X, C, assign_threshold(engine, vectors))
+        labels, sims = algorithm.assign_to_centroids(X, C, clustered.join_threshold())
         # far from every centre but next to reports of one cluster: a cluster that holds several wordings
         # of a problem has its centre between them, so its rarer wordings are judged by their neighbours
         far = np.flatnonzero(labels < 0)
         if len(far):
             position = {cid: k for k, cid in enumerate(cluster_ids)}
-            found, near = join_by_neighbours(X[far], *_members(engine, vectors))
+            found, near = join_by_neighbours(X[far], clustered.vectors, clustered.clusters)
             for row, found_id, sim in zip(far, found, near, strict=True):
                 if int(found_id) in position:
                     labels[row], sims[row] = position[int(found_id)], sim
@@ -310,32 +312,45 @@ class Incident:
     before: int  # older issues as close to the centre as its members (reports of it before this week)
 
 
-def _member_similarities(engine: Engine, vectors: IssueVectors) -> list[np.ndarray]:
-    """For each live cluster of 10 or more issues: its members' similarities to its centroid."""
-    query = (select(issues_t.c.cluster_id, issues_t.c.id).join(clusters_t, clusters_t.c.id == issues_t.c.cluster_id)
-             .where(clusters_t.c.retired.is_(False), clusters_t.c.size >= 10))
-    members: dict[int, list[int]] = defaultdict(list)
-    with engine.connect() as conn:
-        for row in conn.execute(query):
-            if row.id in vectors:
-                members[row.cluster_id].append(row.id)
-    out = []
-    for ids in members.values():
-        if len(ids) >= 10:
-            V = vectors.of(ids)
-            out.append(V @ _unit(V.mean(axis=0)))
-    return out
+@dataclass
+class Members:
+    """The issues in live clusters: their vectors and cluster ids, from which this corpus's scale-free
+    thresholds are measured."""
 
+    vectors: np.ndarray
+    clusters: np.ndarray
 
-def _members(engine: Engine, vectors: IssueVectors) -> tuple[np.ndarray, np.ndarray]:
-    """Vectors of the issues in live clusters, and their cluster ids."""
-    query = (select(issues_t.c.id, issues_t.c.cluster_id).join(clusters_t, clusters_t.c.id == issues_t.c.cluster_id)
-             .where(clusters_t.c.retired.is_(False)).order_by(issues_t.c.id))
-    with engine.connect() as conn:
-        rows = [r for r in conn.execute(query) if r.id in vectors]
-    if not rows:
-        return np.zeros((0, vectors.dim), dtype=np.float32), np.zeros(0, dtype=np.int64)
-    return vectors.of([r.id for r in rows]), np.array([r.cluster_id for r in rows], dtype=np.int64)
+    @classmethod
+    def load(cls, engine: Engine, vectors: IssueVectors) -> Members:
+        query = (select(issues_t.c.id, issues_t.c.cluster_id)
+                 .join(clusters_t, clusters_t.c.id == issues_t.c.cluster_id)
+                 .where(clusters_t.c.retired.is_(False)).order_by(issues_t.c.id))
+        with engine.connect() as conn:
+            rows = [r for r in conn.execute(query) if r.id in vectors]
+        if not rows:
+            return cls(np.zeros((0, vectors.dim), dtype=np.float32), np.zeros(0, dtype=np.int64))
+        return cls(vectors.of([r.id for r in rows]), np.array([r.cluster_id for r in rows], dtype=np.int64))
+
+    @functools.cached_property
+    def spreads(self) -> list[np.ndarray]:
+        """For each cluster of 10 or more issues: its members' similarities to its centroid."""
+        out = []
+        for cid in np.unique(self.clusters):
+            V = self.vectors[self.clusters == cid]
+            if len(V) >= 10:
+                out.append(V @ _unit(V.mean(axis=0)))
+        return out
+
+    def radius(self) -> float | None:
+        """See `corpus_radius`."""
+        quartiles = [float(np.quantile(sims, 0.25)) for sims in self.spreads]
+        return float(np.median(quartiles)) if quartiles else None
+
+    def join_threshold(self) -> float:
+        """See `assign_threshold`."""
+        if not self.spreads:
+            return algorithm.ASSIGN_THRESHOLD
+        return float(np.quantile(np.concatenate(self.spreads), ASSIGN_QUANTILE))
 
 
 def join_by_neighbours(X: np.ndarray, M: np.ndarray, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -377,8 +392,7 @@ def corpus_radius(engine: Engine, vectors: IssueVectors) -> float | None:
     """How far a typical cluster's members spread around their centre on this corpus and embedder: the
     median over clusters (of 10 or more issues) of the similarity their lower quartile of members has
     to the centroid. None with no such cluster yet. Scale-free thresholds are taken relative to it."""
-    quartiles = [float(np.quantile(sims, 0.25)) for sims in _member_similarities(engine, vectors)]
-    return float(np.median(quartiles)) if quartiles else None
+    return Members.load(engine, vectors).radius()
 
 
 def assign_threshold(engine: Engine, vectors: IssueVectors) -> float:
@@ -387,10 +401,7 @@ def assign_threshold(engine: Engine, vectors: IssueVectors) -> float:
     embedder and representation only (on the demo's issue vectors 0.60 left a third of new issues out,
     though 78% of those belonged to their nearest cluster). Before any cluster has 10 members:
     ``algorithm.ASSIGN_THRESHOLD``."""
-    sims = _member_similarities(engine, vectors)
-    if not sims:
-        return algorithm.ASSIGN_THRESHOLD
-    return float(np.quantile(np.concatenate(sims), ASSIGN_QUANTILE))
+    return Members.load(engine, vectors).join_threshold()
 
 
 def find_incidents(R: np.ndarray, customers: list[Any], older: np.ndarray, older_days: float,
