@@ -179,3 +179,33 @@ def test_follower_takes_over_and_catches_up_a_job_due_while_no_leader(sqlite_eng
         assert follower_calls.ids().count("daily_sync") == 1
     finally:
         b.shutdown()
+
+
+def test_a_process_restarted_after_a_due_time_catches_the_job_up(sqlite_engine: Engine, clock) -> None:
+    before, after = Recorder(), Recorder()
+    first = SchedulerService(sqlite_engine, timezone=UTC, run_job=before, refresh_seconds=3600)
+    first.start()  # 01:00: the schedules exist
+    first.shutdown()
+    clock.move_to(datetime(2026, 11, 28, 2, 30, tzinfo=UTC))  # down over 02:00, back within the grace time
+    restarted = SchedulerService(sqlite_engine, timezone=UTC, run_job=after, refresh_seconds=3600)
+    restarted.start()
+    try:
+        deadline = time.monotonic() + 5
+        while "daily_sync" not in after.ids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert after.ids() == ["daily_sync"]
+    finally:
+        restarted.shutdown()
+
+
+def test_a_fresh_install_does_not_catch_up_a_night_it_never_had(sqlite_engine: Engine) -> None:
+    calls = Recorder()
+    with time_machine.travel(datetime(2026, 11, 28, 2, 30, tzinfo=UTC), tick=False):
+        svc = SchedulerService(sqlite_engine, timezone=UTC, run_job=calls, refresh_seconds=3600)
+        svc.start()  # 30 minutes after daily_sync's time, on an empty database
+        try:
+            svc._maintain()
+            time.sleep(0.3)  # a catch-up would start its thread at once
+            assert calls.ids() == []
+        finally:
+            svc.shutdown()

@@ -4,7 +4,8 @@
   and within `refresh_seconds` in every other process, without a restart.
 - With several processes (dashboard replicas on PostgreSQL) every one computes the same next run
   times, but only the holder of the `scheduler` lease runs jobs. A process that becomes leader runs a
-  job that came due within its misfire grace time while there was no leader.
+  job that came due within its misfire grace time while there was no leader (never one due before
+  its schedule existed: a fresh install does not "catch up" a night it never had).
 - Every job that changes data goes through the worker, so a job that finds a run in progress is
   recorded as `skipped` with the reason instead of racing it.
 """
@@ -187,6 +188,8 @@ class SchedulerService:
             due = trigger.get_next_fire_time(None, now - timedelta(seconds=MISFIRE_GRACE))
             if due is None or due > now:
                 continue
+            if row.updated_at > due:
+                continue  # the schedule was created or changed after that time: nothing was missed
             recent = runs.recent_runs(self.engine, limit=1, job_id=job.id)
             if recent and recent[0].started_at >= due.astimezone(UTC):
                 continue
