@@ -3,7 +3,8 @@
     python docs/make_screenshots.py
 
 Runs the full pipeline on a fresh 6,000-ticket demo database, starts `streamlit run dashboard.py` on it and
-photographs the overview, the biggest cluster's page and operations in Chromium (/usr/bin/chromium).
+photographs the overview, the clusters list, the biggest cluster's page and operations in Chromium
+(/usr/bin/chromium) at 1440x900.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "MINER_SCHEDULER": "true",
            "PYTHONPATH": str(ROOT)}
     env.pop("ANTHROPIC_API_KEY", None)
-    subprocess.run([sys.executable, "-m", "miner", "pipeline", "--batch-size", "10000"], cwd=ROOT, env=env,
+    subprocess.run([sys.executable, "-m", "miner", "pipeline"], cwd=ROOT, env=env,
                    check=True)
     with sqlite3.connect(db_path) as conn:
         cluster_id = conn.execute("SELECT id FROM clusters WHERE NOT retired ORDER BY count_7d DESC LIMIT 1").fetchone()[0]
@@ -56,8 +57,8 @@ def main() -> None:
         OUT.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            for name, path in (("overview", "/"), ("cluster", f"/cluster?id={cluster_id}"),
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            for name, path in (("overview", "/"), ("clusters", "/clusters"), ("cluster", f"/cluster?id={cluster_id}"),
                                ("operations", "/operations")):
                 page.goto(base + path)
                 page.wait_for_selector("[data-testid='stMainBlockContainer']")

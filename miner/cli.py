@@ -8,6 +8,7 @@ SIGTERM. Errors are one clear line on stderr; details go to the log.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -58,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also re-read the last N days (harmless; fills gaps)")
 
     p = sub.add_parser("analyze", help="extract product issues from tickets not analysed yet")
-    p.add_argument("--batch-size", type=bounded_int(1, 100_000), default=500, metavar="N",
-                   help="tickets to analyse in this run (default 500)")
+    p.add_argument("--batch-size", type=bounded_int(1, 100_000), default=None, metavar="N",
+                   help="tickets to analyse in this run (default: every ticket waiting)")
 
     p = sub.add_parser("cluster", help="group issues into clusters (then refresh trends)")
     p.add_argument("--full", action="store_true", help="re-cluster everything (ids are kept by overlap)")
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pipeline", help="sync, analyze, cluster and trends in one run")
     p.add_argument("--backfill-days", type=bounded_int(0, 3650), metavar="N")
-    p.add_argument("--batch-size", type=bounded_int(1, 100_000), default=500, metavar="N")
+    p.add_argument("--batch-size", type=bounded_int(1, 100_000), default=None, metavar="N",
+                   help="tickets to analyse (default: every ticket waiting)")
 
     p = sub.add_parser("scheduler", help="run the scheduled jobs without the dashboard")
 
@@ -86,11 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo-server", help="run the demo Zendesk in the foreground")
     p.add_argument("--port", type=bounded_int(0, 65535), default=8765)
     p.add_argument("--tickets", type=bounded_int(10, 2_000_000), default=6000)
+    parser.set_defaults(_commands=sub.choices)
     return parser
 
 
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The arguments; a flag the command does not take is reported with that command's usage (argparse
+    leaves extra arguments to the top-level parser, whose usage only lists the commands). Exits with 2."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        args._commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)  # exits with 2 on bad flags
+    args = parse(argv)  # exits with 2 on bad flags
     try:
         settings = Settings.load()
     except ConfigError as exc:
@@ -289,7 +302,7 @@ def _run(engine: Engine, kind: str, fn: Any, params: dict[str, Any]) -> int:
     printer = ProgressPrinter()
     control = RunControl(on_progress=printer)
     try:
-        with StopOnSignals(on_stop=lambda stop: control.cancel(stop.reason)):
+        with StopOnSignals(on_stop=lambda stop: control.cancel(stop.reason)), printer.around_logging():
             outcome = Runner(engine).execute(kind, fn, trigger="cli", params=params, control=control)
     except Busy as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -328,45 +341,87 @@ def summarise(result: dict[str, Any]) -> str:
 
 
 class ProgressPrinter:
-    """A progress line on stderr: rewritten in place on a terminal, one line every 5 s otherwise."""
+    """Run progress on stderr. On a terminal: one line with a bar, rewritten in place (at most 5 times a
+    second), cleared whenever a log line is written so the two never mix. Otherwise (a pipe, a log file,
+    cron): plain lines, one per stage change and at most one every 5 s within a stage."""
 
-    def __init__(self, stream: Any = None) -> None:
+    BAR = 20
+
+    def __init__(self, stream: Any = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last = 0.0
+        self.clock = clock
+        self._last = -1e9
         self._stage = ""
+        self._shown = False  # a progress line is on the terminal, not ended by a newline
 
     def __call__(self, progress: Progress) -> None:
-        now = time.monotonic()
+        now = self.clock()
         new_stage = progress.stage != self._stage
         if not new_stage and now - self._last < (0.2 if self.tty else 5.0):
             return
-        if new_stage and self._stage and self.tty:
-            self.stream.write("\n")
+        if new_stage and self._shown:
+            self.stream.write("\n")  # keep the finished stage's last line
+            self._shown = False
         self._stage, self._last = progress.stage, now
-        line = format_progress(progress)
         if self.tty:
-            self.stream.write("\r" + line[:160].ljust(100))
+            self.stream.write("\r\033[K" + format_progress(progress, bar=self.BAR)[:200])
+            self._shown = True
         else:
-            self.stream.write(line + "\n")
+            self.stream.write(format_progress(progress) + "\n")
         self.stream.flush()
 
+    def clear(self) -> None:
+        """Take the progress line off the terminal (before a log line is written there)."""
+        if self._shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self._shown = False
+            self._last = -1e9  # redraw at the next update
+
     def finish(self) -> None:
-        if self.tty and self._stage:
+        if self._shown:
             self.stream.write("\n")
             self.stream.flush()
+            self._shown = False
+
+    @contextlib.contextmanager
+    def around_logging(self) -> Iterator[None]:
+        """While the run lasts, every log record first clears the progress line."""
+        printer = self
+
+        class ClearLine(logging.Filter):
+            def filter(self, record: logging.LogRecord) -> bool:
+                printer.clear()
+                return True
+
+        handlers = [h for h in logging.getLogger().handlers if getattr(h, "stream", None) is self.stream]
+        line = ClearLine()
+        for handler in handlers:
+            handler.addFilter(line)
+        try:
+            yield
+        finally:
+            for handler in handlers:
+                handler.removeFilter(line)
 
 
-def format_progress(progress: Progress) -> str:
+def format_progress(progress: Progress, *, bar: int = 0) -> str:
+    """"[stage] 1,234/5,000 (25%), 120/s - message"; with `bar`, a bar that many cells wide after the
+    stage (when the total is known)."""
     elapsed = time.monotonic() - progress.stage_started
+    drawn = ""
     if progress.total:
-        pct = 100 * progress.done / progress.total
-        count = f"{progress.done:,}/{progress.total:,} ({pct:.0f}%)"
+        fraction = min(1.0, progress.done / progress.total)
+        count = f"{progress.done:,}/{progress.total:,} ({100 * fraction:.0f}%)"
+        if bar:
+            full = round(bar * fraction)
+            drawn = "█" * full + "░" * (bar - full) + " "
     else:
         count = f"{progress.done:,}"
     rate = f", {progress.done / elapsed:.0f}/s" if elapsed > 1 and progress.done else ""
     message = f" - {progress.message}" if progress.message else ""
-    return f"[{progress.stage}] {count}{rate}{message}"
+    return f"[{progress.stage}] {drawn}{count}{rate}{message}"
 
 
 def render_status(status: dict[str, Any]) -> str:

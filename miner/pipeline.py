@@ -56,7 +56,7 @@ def sync_task(ctx: Context, *, backfill_days: int | None = None) -> TaskFn:
 
 
 def do_analyze(ctx: Context, control: RunControl, result: dict[str, Any], *,
-               batch_size: int = 500) -> None:
+               batch_size: int | None = None) -> None:
     from miner.analysis.analyze import AnalyzeResult, analyze_pending, check_failure_rate
 
     figures = AnalyzeResult()
@@ -69,7 +69,7 @@ def do_analyze(ctx: Context, control: RunControl, result: dict[str, Any], *,
         result["llm_cost_usd"] = round(result.get("llm_cost_usd", 0.0) + figures.llm_cost_usd, 6)
 
 
-def analyze_task(ctx: Context, *, batch_size: int = 500) -> TaskFn:
+def analyze_task(ctx: Context, *, batch_size: int | None = None) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         do_analyze(ctx, control, result, batch_size=batch_size)
 
@@ -131,7 +131,7 @@ def trends_task(ctx: Context, *, full: bool = False) -> TaskFn:
 
 
 def pipeline_task(ctx: Context, *, backfill_days: int | None = None,
-                  batch_size: int = 500) -> TaskFn:
+                  batch_size: int | None = None) -> TaskFn:
     """sync -> analyze -> cluster -> trends."""
 
     def run(control: RunControl, result: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, desc, func, or_, select
 
 from miner import db
+from miner.analysis import store
 from miner.models import (
     Cluster,
     ClusterDailyStat,
@@ -26,7 +27,7 @@ from miner.models import (
     Ticket,
     TicketAnalysis,
 )
-from miner.trends import critical_share, typical_severity
+from miner.trends import critical_share, customer_key, typical_severity
 
 SEVERITY_ORDER = ["critical", "high", "medium", "low"]
 TRIAGE_STATUSES = ["new", "reviewing", "planned", "fixed", "wont_fix"]
@@ -77,39 +78,47 @@ def has_data(engine: Engine) -> dict[str, bool]:
         }
 
 
+def analysis_backlog(engine: Engine) -> dict[str, int]:
+    """Tickets waiting for analysis, and live tickets in all: figures that count issues are partial
+    while the first is not zero."""
+    with engine.connect() as conn:
+        tickets = conn.execute(select(func.count()).select_from(Ticket).where(Ticket.status != "deleted")).scalar_one()
+    return {"pending": store.count_pending(engine), "tickets": int(tickets)}
+
+
 def overview_figures(engine: Engine, period: Period) -> dict[str, Any]:
-    """Headline numbers for the period and for the period just before it (from the daily tables)."""
+    """Headline numbers for the period and for the period just before it (from the daily tables), and
+    whether the data covers the whole previous period (a change against a period before the first
+    ticket is no change at all)."""
 
     def window(start: date, end: date) -> dict[str, int]:
+        lo, hi = Period(start, end).start_dt, Period(start, end).end_dt
         with engine.connect() as conn:
-            tickets = conn.execute(
-                select(func.coalesce(func.sum(DailyTicketStat.tickets), 0),
-                       func.coalesce(func.sum(DailyTicketStat.tickets_with_issues), 0))
+            # tickets straight from the tickets table: right even before trends have run on a new sync
+            tickets = conn.execute(select(func.count()).select_from(Ticket).where(
+                Ticket.status != "deleted", Ticket.created_at >= lo, Ticket.created_at < hi)).scalar_one()
+            with_issues = conn.execute(
+                select(func.coalesce(func.sum(DailyTicketStat.tickets_with_issues), 0))
                 .where(DailyTicketStat.day >= start, DailyTicketStat.day <= end)
-            ).one()
+            ).scalar_one()
             by_sev = dict(conn.execute(
                 select(DailyIssueStat.severity, func.sum(DailyIssueStat.issues))
                 .where(DailyIssueStat.day >= start, DailyIssueStat.day <= end)
                 .group_by(DailyIssueStat.severity)
             ).all())
         return {
-            "tickets": int(tickets[0]), "issues": int(sum(by_sev.values())),
-            "tickets_with_issues": int(tickets[1]),
+            "tickets": int(tickets), "issues": int(sum(by_sev.values())),
+            "tickets_with_issues": int(with_issues),
             "critical": int(by_sev.get("critical", 0)), "high": int(by_sev.get("high", 0)),
         }
 
     span = timedelta(days=period.days)
+    previous = Period(period.start - span, period.start - timedelta(days=1))
+    with engine.connect() as conn:
+        first = conn.execute(select(func.min(Ticket.created_at)).where(Ticket.status != "deleted")).scalar()
     return {"current": window(period.start, period.end),
-            "previous": window(period.start - span, period.start - timedelta(days=1))}
-
-
-def daily_totals(engine: Engine, period: Period) -> pd.DataFrame:
-    """Tickets per day with issues, from the daily stats (clustered issues)."""
-    q = (select(ClusterDailyStat.day, func.sum(ClusterDailyStat.tickets).label("tickets"),
-                func.sum(ClusterDailyStat.issues).label("issues"))
-         .where(ClusterDailyStat.day >= period.start, ClusterDailyStat.day <= period.end)
-         .group_by(ClusterDailyStat.day).order_by(ClusterDailyStat.day))
-    return _df(engine, q)
+            "previous": window(previous.start, previous.end),
+            "previous_covered": first is not None and first <= previous.start_dt}
 
 
 def top_cluster_series(engine: Engine, period: Period, top: int = 8) -> pd.DataFrame:
@@ -140,18 +149,27 @@ def top_cluster_series(engine: Engine, period: Period, top: int = 8) -> pd.DataF
 
 
 def cluster_table(engine: Engine, period: Period) -> pd.DataFrame:
-    """Every live cluster with its stored figures and its tickets within the period."""
+    """Every live cluster with its stored (all-time, last-7-days) figures and its tickets, issues and
+    distinct customers within the period (`period_*`)."""
     in_period = (select(ClusterDailyStat.cluster_id, func.sum(ClusterDailyStat.tickets).label("period_tickets"),
                         func.sum(ClusterDailyStat.issues).label("period_issues"))
                  .where(ClusterDailyStat.day >= period.start, ClusterDailyStat.day <= period.end)
                  .group_by(ClusterDailyStat.cluster_id).subquery())
+    # distinct customers cannot be summed from daily counts: read the period's issues
+    customers = (select(Issue.cluster_id, func.count(func.distinct(customer_key())).label("period_customers"))
+                 .join(Ticket, Ticket.id == Issue.ticket_id)
+                 .where(Issue.cluster_id.is_not(None), Ticket.status != "deleted",
+                        Issue.ticket_created_at >= period.start_dt, Issue.ticket_created_at < period.end_dt)
+                 .group_by(Issue.cluster_id).subquery())
     q = (select(Cluster.id, Cluster.name, Cluster.category, Cluster.subcategory, Cluster.issue_type,
                 Cluster.triage_status, Cluster.ticket_count, Cluster.issue_count, Cluster.customer_count,
                 Cluster.count_7d, Cluster.count_prev_7d, Cluster.change_pct, Cluster.active,
                 Cluster.emerging, Cluster.emerging_reason, Cluster.first_seen, Cluster.last_seen,
                 Cluster.severity_mix, Cluster.name_pinned,
-                func.coalesce(in_period.c.period_tickets, 0).label("period_tickets"))
+                func.coalesce(in_period.c.period_tickets, 0).label("period_tickets"),
+                func.coalesce(customers.c.period_customers, 0).label("period_customers"))
          .outerjoin(in_period, in_period.c.cluster_id == Cluster.id)
+         .outerjoin(customers, customers.c.cluster_id == Cluster.id)
          .where(Cluster.retired.is_(False))
          .order_by(desc("period_tickets"), desc(Cluster.ticket_count)))
     df = _df(engine, q)
@@ -171,7 +189,7 @@ def emerging_clusters(engine: Engine) -> pd.DataFrame:
 
 def rising_clusters(engine: Engine, limit: int = 10, min_count: int = 5) -> pd.DataFrame:
     q = (select(Cluster.id, Cluster.name, Cluster.count_7d, Cluster.count_prev_7d, Cluster.change_pct)
-         .where(Cluster.retired.is_(False), Cluster.count_7d >= min_count, Cluster.change_pct.is_not(None))
+         .where(Cluster.retired.is_(False), Cluster.count_7d >= min_count, Cluster.change_pct > 0)
          .order_by(desc(Cluster.change_pct)).limit(limit))
     return _df(engine, q)
 
@@ -307,8 +325,7 @@ class TicketFilter:
     cluster_id: int | None = None
 
 
-def search_tickets(engine: Engine, f: TicketFilter, limit: int = 200) -> pd.DataFrame:
-    """Tickets matching the filters, newest first, with their issues summarised in one column."""
+def _ticket_conditions(f: TicketFilter) -> list[Any]:
     conds: list[Any] = [Ticket.status != "deleted"]
     if f.period is not None:
         conds += [Ticket.created_at >= f.period.start_dt, Ticket.created_at < f.period.end_dt]
@@ -333,6 +350,12 @@ def search_tickets(engine: Engine, f: TicketFilter, limit: int = 200) -> pd.Data
                                    else select(Issue.ticket_id)))
     elif f.with_issues is False:
         conds.append(Ticket.id.not_in(select(Issue.ticket_id)))
+    return conds
+
+
+def search_tickets(engine: Engine, f: TicketFilter, limit: int = 200) -> pd.DataFrame:
+    """Tickets matching the filters, newest first, with their issues summarised in one column."""
+    conds = _ticket_conditions(f)
     q = (select(Ticket.id, Ticket.subject, Ticket.status, Ticket.created_at, Ticket.organization_id,
                 Ticket.requester_id, Organization.name.label("organization"), TicketAnalysis.state.label("analysis"),
                 TicketAnalysis.issue_count, TicketAnalysis.no_issue_reason)
@@ -378,24 +401,21 @@ def categories_in_use(engine: Engine) -> list[str]:
 # --- exports ------------------------------------------------------------------------------------
 
 
-def export_issues(engine: Engine, period: Period) -> pd.DataFrame:
-    q = (select(Issue.id, Issue.ticket_id, Issue.ticket_created_at, Issue.category, Issue.subcategory,
-                Issue.issue_type, Issue.severity, Issue.summary, Issue.detail, Issue.representative_quote,
-                Issue.confidence, Issue.cluster_id, Cluster.name.label("cluster_name"),
+def export_issues(engine: Engine, f: TicketFilter) -> pd.DataFrame:
+    """Every issue of the tickets matching `f` (no row limit), with the category's and severity's filters
+    applied to the issues too: what the Tickets page shows, in full."""
+    conds = _ticket_conditions(f)
+    if f.categories:
+        conds.append(Issue.category.in_(f.categories))
+    if f.severities:
+        conds.append(Issue.severity.in_(f.severities))
+    q = (select(Issue.id, Issue.ticket_id, Issue.ticket_created_at, Ticket.subject, Ticket.status.label("ticket_status"),
+                Issue.category, Issue.subcategory, Issue.issue_type, Issue.severity, Issue.summary, Issue.detail,
+                Issue.representative_quote, Issue.confidence, Issue.cluster_id, Cluster.name.label("cluster_name"),
                 Issue.organization_id, Organization.name.label("organization"))
          .join(Ticket, Ticket.id == Issue.ticket_id)
          .outerjoin(Cluster, Cluster.id == Issue.cluster_id)
          .outerjoin(Organization, Organization.id == Issue.organization_id)
-         .where(Ticket.status != "deleted", Issue.ticket_created_at >= period.start_dt,
-                Issue.ticket_created_at < period.end_dt)
-         .order_by(Issue.ticket_created_at))
+         .where(*conds)
+         .order_by(Issue.ticket_created_at, Issue.id))
     return _df(engine, q)
-
-
-def export_clusters(engine: Engine, period: Period) -> pd.DataFrame:
-    df = cluster_table(engine, period)
-    if df.empty:
-        return df
-    df = df.copy()
-    df["severity_mix"] = df["severity_mix"].map(lambda m: ", ".join(f"{k}:{v}" for k, v in (m or {}).items()))
-    return df

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, Table, bindparam, case, delete, distinct, func, i
 from sqlalchemy.engine import Connection
 
 from miner import db
+from miner.analysis import store
 from miner.models import (
     AppState,
     Cluster,
@@ -57,6 +58,9 @@ RISE_P_VALUE = 1e-5  # strict: ~60 clusters are tested every night (1,800 tests 
 # flagged about two a month on the demo), and ticket counts vary more than a Poisson count does
 BASELINE_DAYS = 28
 ACTIVE_DAYS = 14
+MAX_UNANALYSED_SHARE = 0.05  # more tickets than this waiting for analysis: no cluster is flagged emerging
+# (compared with a history that is mostly unread, every cluster looks new - a first run of 500 tickets out
+# of 6,000 flagged 19 false "new" clusters)
 DAY_CHUNK = 60
 
 
@@ -66,6 +70,7 @@ class TrendsResult:
     clusters: int = 0
     active: int = 0
     emerging: int = 0
+    unanalysed: int = 0  # tickets waiting for analysis; above MAX_UNANALYSED_SHARE, emerging is withheld
     full: bool = False
     seconds: float = 0.0
 
@@ -100,7 +105,8 @@ def update_trends(engine: Engine, *, control: RunControl | None = None, full: bo
             control.update(done=start + len(chunk))
         conn.execute(delete(dirty_t))
         result.days_recomputed = len(days)
-        figures = refresh_cluster_figures(conn, today)
+        result.unanalysed = store.count_pending(conn)
+        figures = refresh_cluster_figures(conn, today, unanalysed=result.unanalysed)
         result.clusters, result.active, result.emerging = figures
         _write_watermark(conn, started)
     control.update(done=len(days) + 1, message=f"{result.emerging} emerging of {result.clusters} clusters")
@@ -202,8 +208,11 @@ def _recompute_overview_days(conn: Connection, days: list[date], start: datetime
         conn.execute(insert(issue_days_t), rows)
 
 
-def refresh_cluster_figures(conn: Connection, today: date) -> tuple[int, int, int]:
-    """Recompute the per-cluster figures stored on `clusters`; returns (clusters, active, emerging)."""
+def refresh_cluster_figures(conn: Connection, today: date, *, unanalysed: int = 0) -> tuple[int, int, int]:
+    """Recompute the per-cluster figures stored on `clusters`; returns (clusters, active, emerging).
+
+    With `unanalysed` tickets waiting for analysis beyond MAX_UNANALYSED_SHARE of all live tickets, no
+    cluster is flagged emerging: the reason says why instead."""
     d7 = today - timedelta(days=6)  # the last 7 days include today
     d14 = today - timedelta(days=13)
     base_start = d7 - timedelta(days=BASELINE_DAYS)
@@ -243,6 +252,10 @@ def refresh_cluster_figures(conn: Connection, today: date) -> tuple[int, int, in
     ):
         mix.setdefault(r[0], {})[r[1]] = int(r[2])
 
+    live_tickets = conn.execute(select(func.count()).select_from(tickets_t).where(live)).scalar_one()
+    withheld = (f"Not assessed: {unanalysed:,} of {live_tickets:,} tickets are not analysed yet, and against a "
+                "partly read history every cluster looks new" if unanalysed > MAX_UNANALYSED_SHARE * live_tickets
+                else None)
     seen_before = dict(conn.execute(select(clusters_t.c.id, clusters_t.c.seen_before)
                                     .where(clusters_t.c.retired.is_(False))).all())
     ids = list(seen_before)
@@ -259,6 +272,8 @@ def refresh_cluster_figures(conn: Connection, today: date) -> tuple[int, int, in
             baseline=int(w.base or 0) if w else 0, recent14=int(w.recent14 or 0) if w else 0,
             customers=int(t.customers) if t else 0, seen_before=_as_aware(seen_before[cid]),
         )
+        if withheld is not None:
+            emerging, reason = False, withheld
         last_seen_at = _as_aware(last_seen)
         active = last_seen_at is not None and last_seen_at.date() >= today - timedelta(days=ACTIVE_DAYS - 1)
         active_count += active

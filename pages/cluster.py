@@ -10,11 +10,13 @@ from miner.db import parse_id
 from miner.trends import critical_share, typical_severity
 from pages.ui.access import signed_in_user
 from pages.ui.charts import daily_bars, line, severity_donut
+from pages.ui.notices import backlog_notice
 from pages.ui.shared import (
     TRIAGE_LABELS,
     app,
     code_span,
     current_period,
+    fmt_change,
     fmt_dt,
     query,
     refresh_data,
@@ -36,6 +38,7 @@ if not choices:
     st.info("No clusters yet. Run the full pipeline from *Operations* first.")
     st.stop()
 
+backlog_notice(user, running=miner.worker.status()["is_running"])
 ids = [cid for cid, _ in choices]
 names = dict(choices)
 wanted = st.query_params.get("id")
@@ -79,15 +82,18 @@ if cluster["summary"]:
 if cluster["emerging_reason"]:
     show_caption(cluster["emerging_reason"])
 
-m = st.columns(5)
-m[0].metric("Tickets", f"{cluster['ticket_count']:,}")
-m[1].metric("Customers", f"{cluster['customer_count']:,}")
-change = cluster["change_pct"]
-m[2].metric("Last 7 days", cluster["count_7d"], None if change is None else f"{change:+.0f}%", delta_color="inverse")
-m[3].metric("First seen", fmt_dt(cluster["first_seen"], with_time=False))
-m[4].metric("Last seen", fmt_dt(cluster["last_seen"], with_time=False))
-
 daily = query("cluster_daily", cid, period)
+m = st.columns(3) + st.columns(3)  # two rows of three: every label fits at 1,024 px
+m[0].metric("Tickets in period", f"{int(daily['tickets'].sum()):,}",
+            help=f"Tickets created {period.start:%b %d} - {period.end:%b %d, %Y} (the sidebar's period)")
+m[1].metric("Tickets, all time", f"{cluster['ticket_count']:,}")
+m[2].metric("Customers, all time", f"{cluster['customer_count']:,}",
+            help="Distinct organisations (or requesters, for tickets without one)")
+m[3].metric("Last 7 days", f"{cluster['count_7d']:,}", fmt_change(cluster["count_7d"], cluster["count_prev_7d"] or 0),
+            delta_color="inverse", help="Tickets in the last 7 days, against the 7 days before")
+m[4].metric("First seen", fmt_dt(cluster["first_seen"], with_time=False))
+m[5].metric("Last seen", fmt_dt(cluster["last_seen"], with_time=False))
+
 customers = query("cluster_customers_cumulative", cid, period)
 c1, c2, c3 = st.columns([2, 2, 1])
 c1.plotly_chart(daily_bars(daily, "tickets", "Tickets per day"), width="stretch")
@@ -200,5 +206,6 @@ with left:
     if not events.empty:
         with st.expander("Activity"):
             for ev in events.itertuples():
-                show_caption(f"{fmt_dt(ev.created_at)} · {ev.author or 'clustering'} · "
+                who = ev.author if isinstance(ev.author, str) and ev.author else "clustering"
+                show_caption(f"{fmt_dt(ev.created_at)} · {who} · "
                              f"{edits.describe_event(ev.action, ev.detail)}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -9,7 +11,7 @@ from miner import health, quarantine, reports
 from miner.tasks import runs
 from miner.tasks.scheduler import ScheduleError
 from pages.ui.access import signed_in_user
-from pages.ui.shared import STATUS_MARKS, app, fmt_ago, fmt_dt, fmt_duration, refresh_data, show_text
+from pages.ui.shared import app, fmt_ago, fmt_dt, fmt_duration, query, refresh_data, show_text
 from pages.ui.widgets import KIND_LABELS, live_progress, start_run
 
 miner = app()
@@ -24,6 +26,9 @@ with st.container(border=True):
 
 if user.is_admin:
     st.markdown("#### Start a run")
+    waiting = query("analysis_backlog")["pending"]
+    all_help = f"0 = every ticket waiting for analysis ({waiting:,} now)" + (
+        ", within MINER_RUN_BUDGET_USD" if miner.settings.run_budget_usd else "")
     c1, c2, c3 = st.columns(3)
     with c1.form("sync_form", border=True):
         st.markdown("**Sync** from Zendesk")
@@ -33,16 +38,18 @@ if user.is_admin:
             start_run("sync", {"backfill_days": int(backfill) or None})
     with c2.form("analyze_form", border=True):
         st.markdown(f"**Analyze** new tickets ({'Claude' if miner.settings.effective_analyzer == 'claude' else 'offline'})")
-        batch = st.number_input("Tickets in this run", min_value=1, max_value=100_000, value=500, step=100)
+        batch = st.number_input("Tickets in this run", min_value=0, max_value=100_000, value=0, step=100,
+                                help=all_help)
         if st.form_submit_button("Analyze", icon=":material/psychology:", width="stretch"):
-            start_run("analyze", {"batch_size": int(batch)})
+            start_run("analyze", {"batch_size": int(batch) or None})
     with c3.form("pipeline_form", border=True):
         st.markdown("**Full pipeline**: sync, analyze, cluster, trends")
         p_backfill = st.number_input("Re-read days", min_value=0, max_value=3650, value=0, step=1)
-        p_batch = st.number_input("Tickets to analyse", min_value=1, max_value=100_000, value=500, step=100)
+        p_batch = st.number_input("Tickets to analyse", min_value=0, max_value=100_000, value=0, step=100,
+                                  help=all_help)
         if st.form_submit_button("Run full pipeline", type="primary", icon=":material/rocket_launch:",
                                  width="stretch"):
-            start_run("pipeline", {"backfill_days": int(p_backfill) or None, "batch_size": int(p_batch)})
+            start_run("pipeline", {"backfill_days": int(p_backfill) or None, "batch_size": int(p_batch) or None})
     with st.expander("More: cluster, trends"):
         d1, d2, _ = st.columns([1, 1, 3])
         if d1.button("Cluster + trends", width="stretch"):
@@ -85,18 +92,50 @@ def figures(result: dict | None) -> str:
     return "; ".join(parts)
 
 
+def run_details(params: dict | None, result: dict | None) -> pd.DataFrame:
+    """A run's parameters and figures as rows a person reads: stage, figure, value."""
+    rows = [{"stage": "Parameters", "figure": k.replace("_", " ").capitalize(),
+             "value": "all waiting" if k == "batch_size" and v is None else ("—" if v is None else str(v))}
+            for k, v in (params or {}).items()]
+    for stage, figures in (result or {}).items():
+        if isinstance(figures, dict):
+            rows += [{"stage": stage.replace("_", " ").capitalize(), "figure": k.replace("_", " ").capitalize(),
+                      "value": _value(v)} for k, v in figures.items()]
+        else:
+            rows.append({"stage": "Run", "figure": stage.replace("_", " ").capitalize(), "value": _value(figures)})
+    return pd.DataFrame(rows, columns=["stage", "figure", "value"])
+
+
+def _value(v: object) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:,.4f}".rstrip("0").rstrip(".")
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {_value(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return ", ".join(_value(x) for x in v)
+    return "—" if v is None else str(v)
+
+
 if not history:
     st.caption("No runs match." if kind != "all" or status != "all" else "Nothing has run yet.")
 else:
     frame = pd.DataFrame([{
-        "run": r.id, "status": f"{STATUS_MARKS.get(r.status, '')} {r.status}".strip(), "kind": KIND_LABELS.get(r.kind, r.kind),
+        "run": r.id, "status": r.status, "kind": KIND_LABELS.get(r.kind, r.kind),
         "trigger": r.trigger, "started": r.started_at, "duration": fmt_duration(r.duration_seconds),
         "figures": figures(r.result), "cost": r.llm_cost_usd, "error": r.error or "",
     } for r in history])
     picked = st.dataframe(
         frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key="run_history",
-        column_config={"run": st.column_config.NumberColumn("#", format="%d", width="small"),
+        column_config={"run": st.column_config.NumberColumn("Run", format="%d", width="small"),
+                       "status": st.column_config.TextColumn("Status", width="small"),
+                       "kind": st.column_config.TextColumn("Kind", width="small"),
+                       "trigger": st.column_config.TextColumn("Started by", width="small"),
+                       "duration": st.column_config.TextColumn("Duration", width="small"),
                        "started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
                        "cost": st.column_config.NumberColumn("LLM cost", format="$%.4f"),
                        "figures": st.column_config.TextColumn("Figures", width="large"),
@@ -111,7 +150,11 @@ else:
             if run.error:
                 st.error("This run did not succeed:")
                 show_text(run.error)
-            st.json({"params": run.params, "result": run.result}, expanded=1)
+            st.dataframe(run_details(run.params, run.result), hide_index=True, width="stretch",
+                         key=f"run_details_{run.id}",
+                         column_config={"stage": st.column_config.TextColumn("Stage", width="small"),
+                                        "figure": st.column_config.TextColumn("Figure", width="medium"),
+                                        "value": st.column_config.TextColumn("Value", width="medium")})
 
 # --- quarantine (only when the sync set something aside) -------------------------------------------
 held = quarantine.entries(miner.engine, limit=200)
@@ -138,25 +181,24 @@ elif not miner.scheduler.is_leader:
     st.caption("Another process currently runs the scheduled jobs (leader lease); this one shows the same schedule.")
 for job in miner.scheduler.job_status():
     with st.container(border=True):
-        a, b, c, d = st.columns([3, 2, 3, 3])
+        a, b, c = st.columns([4, 3, 3])
         a.markdown(f"**{job['name']}**  \n`{job['id']}` · {job['schedule']}"
                    + (" · :orange[paused]" if job["paused"] else ""))
         b.markdown(f"Next run  \n{fmt_ago(job['next_run']) if job['next_run'] else 'not scheduled'}")
         last = job["last_run"]
         c.markdown("Last run  \n" + (f"{last['status']} {fmt_ago(last['started_at'])}" if last else "never"))
         if user.is_admin:
-            with d:
-                x, y = st.columns(2)
-                if job["paused"]:
-                    if x.button("Resume", key=f"resume_{job['id']}", width="stretch"):
-                        miner.scheduler.resume(job["id"], by=author)
-                        st.rerun()
-                elif x.button("Pause", key=f"pause_{job['id']}", width="stretch"):
-                    miner.scheduler.pause(job["id"], by=author)
+            x, y, z, _ = st.columns(4)  # one row of actions under the job: its labels fit at 1,024 px
+            if job["paused"]:
+                if x.button("Resume", key=f"resume_{job['id']}", width="stretch"):
+                    miner.scheduler.resume(job["id"], by=author)
                     st.rerun()
-                if y.button("Run now", key=f"now_{job['id']}", width="stretch"):
-                    start_run(job["kind"], job_id=job["id"])
-            with st.popover("Edit schedule"):
+            elif x.button("Pause", key=f"pause_{job['id']}", width="stretch"):
+                miner.scheduler.pause(job["id"], by=author)
+                st.rerun()
+            if y.button("Run now", key=f"now_{job['id']}", width="stretch"):
+                start_run(job["kind"], job_id=job["id"])
+            with z.popover("Edit schedule", width="stretch"):
                 with st.form(f"edit_{job['id']}"):
                     mode = st.radio("Trigger", ["cron", "interval"], horizontal=True,
                                     index=0 if job["cron"] else 1)
@@ -201,7 +243,8 @@ if not stored:
     st.caption("No report yet. The weekly report is written on Mondays at 09:00; generate one now if you like.")
 for rep in stored:
     a, b, c = st.columns([3, 1, 1])
-    a.markdown(f"Week {rep['period_start']:%b %d} - {(rep['period_end']):%b %d, %Y} · written {fmt_ago(rep['created_at'])}")
+    last_day = rep["period_end"] - timedelta(days=1)  # stored as the end of the period: midnight after its last day
+    a.markdown(f"Week {rep['period_start']:%b %d} - {last_day:%b %d, %Y} · written {fmt_ago(rep['created_at'])}")
     b.download_button("Markdown", rep["markdown"], file_name=f"product-issues-{rep['period_start']:%Y-%m-%d}.md",
                       key=f"md_{rep['id']}", width="stretch")
     c.download_button("HTML", rep["html"], file_name=f"product-issues-{rep['period_start']:%Y-%m-%d}.html",

@@ -7,7 +7,21 @@ import streamlit as st
 from miner.tasks import runs
 from pages.ui.access import signed_in_user
 from pages.ui.charts import rising_bars, severity_by_category, stacked_area
-from pages.ui.shared import app, code_span, current_period, fmt_ago, fmt_dt, inert, query, show_caption
+from pages.ui.notices import backlog_notice
+from pages.ui.shared import (
+    TRIAGE_LABELS,
+    app,
+    category_label,
+    code_span,
+    current_period,
+    fmt_ago,
+    fmt_change,
+    fmt_dt,
+    fmt_week_change,
+    inert,
+    query,
+    show_caption,
+)
 from pages.ui.widgets import live_progress, start_run
 
 miner = app()
@@ -15,7 +29,7 @@ user = signed_in_user(miner)
 period = current_period()
 
 st.title("Product issues")
-st.caption(f"{period.start:%b %d, %Y} - {period.end:%b %d, %Y} · change shown against the {period.days} days before")
+st.caption(f"{period.start:%b %d, %Y} - {period.end:%b %d, %Y} (the sidebar's period)")
 
 counts = query("has_data")
 status = miner.worker.status()
@@ -46,34 +60,38 @@ if not counts["issues"]:
         if status["is_running"]:
             live_progress(allow_cancel=user.is_admin)
         elif user.is_admin:
-            if st.button(label, type="primary", icon=":material/rocket_launch:"):
-                everything = max(500, miner.settings.demo_tickets) if demo else 5000
-                if start_run("pipeline", {"batch_size": everything}) is not None:
-                    st.rerun()
+            clicked = st.button(label, type="primary", icon=":material/rocket_launch:")
+            if clicked and start_run("pipeline", {}) is not None:  # every ticket: no partial first figures
+                st.rerun()
         else:
             st.info("Ask an admin to run the pipeline.")
     st.stop()
 
 if status["is_running"]:
     live_progress(allow_cancel=False)
+backlog_notice(user, running=status["is_running"])
 
 figures = query("overview_figures", period)
-cur, prev = figures["current"], figures["previous"]
+cur, prev, covered = figures["current"], figures["previous"], figures["previous_covered"]
 
 
-def delta(key: str) -> str | None:
-    if prev[key] == 0:
-        return None
-    return f"{100 * (cur[key] - prev[key]) / prev[key]:+.0f}%"
+def difference(now: int, before: int) -> str | None:
+    return f"{now - before:+,}" if covered and now != before else None
 
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Tickets", f"{cur['tickets']:,}", delta("tickets"), delta_color="off")
-c2.metric("Product issues", f"{cur['issues']:,}", delta("issues"), delta_color="inverse")
-c3.metric("Critical + high", f"{cur['critical'] + cur['high']:,}",
-          f"{(cur['critical'] + cur['high']) - (prev['critical'] + prev['high']):+,}", delta_color="inverse")
+c1.metric("Tickets", f"{cur['tickets']:,}", fmt_change(cur["tickets"], prev["tickets"], covered=covered),
+          delta_color="off")
+c2.metric("Product issues", f"{cur['issues']:,}", fmt_change(cur["issues"], prev["issues"], covered=covered),
+          delta_color="inverse")
+c3.metric("Critical + high issues", f"{cur['critical'] + cur['high']:,}",
+          difference(cur["critical"] + cur["high"], prev["critical"] + prev["high"]), delta_color="inverse")
 share = 100 * cur["tickets_with_issues"] / cur["tickets"] if cur["tickets"] else 0
-c4.metric("Tickets with a product issue", f"{share:.0f}%")
+c4.metric("With a product issue", f"{share:.0f}%", help="Share of the period's tickets with a product issue")
+if covered:
+    st.caption(f"Changes against the {period.days} days before.")
+else:
+    st.caption("No change shown: the data does not reach back over the whole previous period.")
 
 emerging = query("emerging_clusters")
 if not emerging.empty:
@@ -89,31 +107,38 @@ if not emerging.empty:
 
 series = query("top_cluster_series", period, 8)
 if series.empty:
-    st.info("No clustered issues in this period. Pick a longer period in the sidebar.")
+    if counts["clusters"]:
+        st.info("No clustered issues in this period. Pick a longer period in the sidebar.")
+    else:
+        st.info("No clusters yet: issues are grouped at the end of a pipeline run.")
 else:
     st.plotly_chart(stacked_area(series, "Tickets per day, top clusters"), width="stretch")
 
 st.markdown("#### Top clusters")
 table = query("cluster_table", period)
+table = table[table["period_tickets"] > 0] if not table.empty else table
 if table.empty:
-    st.caption("No clusters yet.")
+    st.caption("No cluster has tickets in this period.")
 else:
-    top = table.head(10)[["id", "name", "period_tickets", "count_7d", "change_pct", "customer_count",
-                          "severity", "critical_share", "triage_status"]].copy()
-    top["critical_share"] = 100 * top["critical_share"]
+    top = table.head(10).copy()
+    top.insert(0, "rank", range(1, len(top) + 1))
+    top["week_change"] = [fmt_week_change(a, b) for a, b in zip(top["count_7d"], top["count_prev_7d"], strict=True)]
+    top["triage_status"] = top["triage_status"].map(TRIAGE_LABELS)
+    top = top[["rank", "name", "period_tickets", "period_customers", "count_7d", "week_change", "severity",
+               "triage_status"]]
     st.dataframe(
         top, hide_index=True, width="stretch",
         column_config={
-            "id": st.column_config.NumberColumn("#", width="small"),
-            "name": st.column_config.TextColumn("Cluster", width="large"),
+            "rank": st.column_config.NumberColumn("Rank", width="small", help="By tickets in the period"),
+            "name": st.column_config.TextColumn("Cluster", width="medium"),
             "period_tickets": st.column_config.ProgressColumn(
                 "Tickets in period", format="%d", min_value=0, max_value=int(top["period_tickets"].max() or 1)),
-            "count_7d": st.column_config.NumberColumn("Last 7 days"),
-            "change_pct": st.column_config.NumberColumn("7-day change", format="%+.0f%%"),
-            "customer_count": st.column_config.NumberColumn("Customers"),
+            "period_customers": st.column_config.NumberColumn(
+                "Customers in period", help="Distinct organisations (or requesters) with a ticket in the period"),
+            "count_7d": st.column_config.NumberColumn("Last 7 days", help="Tickets in the last 7 days"),
+            "week_change": st.column_config.TextColumn(
+                "7-day change", help="Last 7 days against the 7 before; \"new\" when the week before had none"),
             "severity": st.column_config.TextColumn("Severity", help="Typical severity: that of the median issue"),
-            "critical_share": st.column_config.NumberColumn("Critical", format="%.0f%%",
-                                                            help="Share of the cluster's issues that are critical"),
             "triage_status": st.column_config.TextColumn("Status"),
         },
     )
@@ -133,6 +158,7 @@ with right:
     if mix.empty:
         st.caption("No issues in this period.")
     else:
+        mix["category"] = mix["category"].map(category_label)
         st.plotly_chart(severity_by_category(mix), width="stretch")
 
 last_pipeline = runs.last_finished(miner.engine, "pipeline")

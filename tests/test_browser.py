@@ -63,12 +63,15 @@ def wait_idle(base: str, timeout: float = 240) -> dict:
 
 
 def shot(page, name: str) -> None:
-    """Screenshot the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
-    settle(page)
-    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": 1440, "height": min(max(int(height) + 40, 1000), 6000)})
-    settle(page)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    """Screenshot the whole page at a laptop's and a small screen's width (1440x900, 1024x768):
+    Streamlit scrolls inside its own container, so the viewport grows to the page's height."""
+    for width, height in ((1440, 900), (1024, 768)):
+        page.set_viewport_size({"width": width, "height": height})
+        settle(page)
+        content = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+        page.set_viewport_size({"width": width, "height": min(max(int(content) + 40, height), 6000)})
+        settle(page)
+        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1440, "height": 1000})
 
 
@@ -119,7 +122,7 @@ def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path, DemoZen
     assert final["status"] == "completed" and final["kind"] == "pipeline"
     assert final["last_result"]["sync"]["tickets_unchanged"] > 1000  # it really re-read everything
     # the bar reached its end and gave way to the outcome, in the same page, without a reload
-    page.get_by_text(f"Full pipeline #{final['run_id']} completed").wait_for(timeout=30_000)
+    page.get_by_text(f"Full pipeline #{final['run_id']} succeeded").wait_for(timeout=30_000)
     shot(page, "05-operations")
 
     # every page, with data
@@ -159,7 +162,7 @@ def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path, DemoZen
     other_cluster = _clusters(db_path)[1]  # one no page has shown (and cached) yet
     _insert_hostile_tickets(db_path, other_cluster)
     page.goto(f"{base}/tickets?ticket=999999")
-    heading = page.get_by_role("heading", name=XSS)
+    heading = page.get_by_role("dialog").get_by_role("heading", name=XSS)  # opens over the table
     heading.wait_for(timeout=60_000)
     assert heading.inner_text() == XSS
     assert page.locator("img[src='x']").count() == 0

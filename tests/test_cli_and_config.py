@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +18,9 @@ import pytest
 from sqlalchemy import text
 
 from miner import db
+from miner.cli import ProgressPrinter
 from miner.config import ConfigError, Settings
+from miner.progress import Progress
 from miner.tasks.lease import LeaseLock
 from miner.tasks.runner import RUN_LEASE
 
@@ -92,6 +97,69 @@ def test_bad_flag_exits_2_with_a_clear_line(tmp_path: Path) -> None:
     out = cli("sync", "--backfill-days", "many", env={"DATABASE_URL": f"sqlite:///{tmp_path}/m.db"})
     assert out.returncode == 2
     assert "expected a whole number, got 'many'" in out.stderr
+
+
+@pytest.mark.parametrize("command", ["pipeline", "sync", "analyze", "status"])
+def test_an_unknown_flag_shows_the_commands_own_usage(command: str, tmp_path: Path) -> None:
+    out = cli(command, "--bogus", env={"DATABASE_URL": f"sqlite:///{tmp_path}/m.db"})
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"usage: python -m miner {command} [-h]")
+    assert f"python -m miner {command}: error: unrecognized arguments: --bogus" in out.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _progress(stage: str, done: int, total: int | None) -> Progress:
+    return Progress(stage=stage, done=done, total=total, message="", stage_started=time.monotonic())
+
+
+def test_progress_on_a_terminal_is_a_bar_rewritten_in_place_and_log_lines_stay_whole() -> None:
+    terminal, clock = _Terminal(), _Clock()
+    printer = ProgressPrinter(terminal, clock=clock)
+    handler = logging.StreamHandler(terminal)
+    logging.getLogger().addHandler(handler)
+    try:
+        with printer.around_logging():
+            printer(_progress("Analyzing tickets", 0, 400))
+            clock.now = 1.0
+            printer(_progress("Analyzing tickets", 100, 400))
+            logging.getLogger("miner.test").warning("Zendesk asked us to wait 30 s")
+            clock.now = 2.0
+            printer(_progress("Analyzing tickets", 400, 400))
+            printer.finish()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    out = terminal.getvalue()
+    assert "\r\033[K[Analyzing tickets] █████░░░░░░░░░░░░░░░ 100/400 (25%)" in out
+    assert "████████████████████ 400/400 (100%)" in out
+    # the warning starts on a cleared line and ends with its own newline: no bar glued to it
+    assert "\r\033[KZendesk asked us to wait 30 s\n" in out
+    assert out.endswith("\n")
+
+
+def test_progress_into_a_pipe_is_plain_lines_at_most_every_5_seconds() -> None:
+    pipe, clock = io.StringIO(), _Clock()
+    printer = ProgressPrinter(pipe, clock=clock)
+    for second in range(12):
+        clock.now = float(second)
+        printer(_progress("Analyzing tickets", second * 10, 120))
+    printer(_progress("Clustering", 0, None))
+    printer.finish()
+    lines = pipe.getvalue().splitlines()
+    assert "\r" not in pipe.getvalue() and "█" not in pipe.getvalue()
+    assert [line.split("]")[0] for line in lines] == ["[Analyzing tickets"] * 3 + ["[Clustering"]
+    assert lines[0].startswith("[Analyzing tickets] 0/120 (0%)")
 
 
 def test_bad_configuration_exits_2(tmp_path: Path) -> None:

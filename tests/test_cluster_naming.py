@@ -72,3 +72,17 @@ def test_a_subject_only_one_ticket_used_does_not_name_the_cluster() -> None:
 
 def test_nothing_usable_gives_no_title() -> None:
     assert cluster_title(["ok", "Re: hi"], []) == ""
+
+
+def test_a_shouted_subject_becomes_a_sentence_but_acronyms_stay() -> None:
+    subjects = ["SCHEDULE PAGE SO SLOW", "SCHEDULE PAGE SO SLOW", "schedule page slow"]
+    reports = ["The schedule page is so slow", "schedule page takes forever to load"]
+    assert cluster_title(reports, ["schedule page", "slow"], subjects=subjects) == "Schedule page so slow"
+    assert cluster_title(["PDF EXPORT FAILS", "the PDF export fails"], ["pdf export"],
+                         subjects=["PDF EXPORT FAILS", "PDF EXPORT FAILS"]) == "PDF export fails"
+
+
+def test_a_long_report_is_cut_at_a_clause_not_mid_phrase() -> None:
+    title = cluster_title(["Swap request stays open and the coworker is never told about it at all"],
+                          ["swap request", "stays open"])
+    assert title == "Swap request stays open"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, insert, select, update
 
 from miner.clustering.run import run_clustering
-from miner.models import Cluster, ClusterEvent, Issue, Ticket
+from miner.models import Cluster, ClusterEvent, Issue, Ticket, TicketAnalysis
 from miner.trends import update_trends
 
 TODAY = date(2026, 11, 28)
@@ -36,6 +36,8 @@ def add_issue(conn, summary: str, when: datetime, org: int, cluster_id: int | No
     conn.execute(insert(Ticket.__table__).values(
         id=ticket_id, subject=summary[:40], description=summary, status="open", tags=[], created_at=when,
         updated_at=when, generated_timestamp=0, requester_id=org * 10, organization_id=org, synced_at=when))
+    conn.execute(insert(TicketAnalysis.__table__).values(ticket_id=ticket_id, state="done", issue_count=1,
+                                                         analyzed_at=when, updated_at=when))
     return conn.execute(insert(Issue.__table__).values(
         ticket_id=ticket_id, category="mobile", subcategory="app_general", issue_type="bug", severity="high",
         summary=summary, detail=summary, representative_quote=summary, confidence=0.9, ticket_created_at=when,

@@ -64,10 +64,11 @@ def empty(tmp_path: Path) -> Iterator[MinerApp]:
     yield from installed(make_app(f"sqlite:///{tmp_path / 'empty.db'}"))
 
 
-def page(name: str | None = None, *, signed_in: bool = True, period: str = "Last 30 days",
-         user: dict | None = None, **params: str) -> AppTest:
+def page(name: str | None = None, *, signed_in: bool = True, period: str | None = "Last 30 days",
+         user: dict | None = None, link_period: str | None = None, **params: str) -> AppTest:
     at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=60)
-    at.session_state["period_choice"] = period
+    if period is not None:  # None: a new session, the period from the link (or the default)
+        at.session_state["period_choice"] = period
     if signed_in:
         at.session_state["authenticated"] = True
     if user is not None:  # single sign-on: an [auth] section and this identity
@@ -77,6 +78,8 @@ def page(name: str | None = None, *, signed_in: bool = True, period: str = "Last
         at.user = user
     for key, value in params.items():
         at.query_params[key] = value
+    if link_period is not None:  # ?period=... in the URL
+        at.query_params["period"] = link_period
     at.run()
     if not signed_in and name is None:
         # AppTest runs a `pages/` app first through Streamlit's old folder discovery (the server never does:
@@ -189,7 +192,7 @@ def test_single_sign_on_users_who_are_not_admins_cannot_use_settings_or_run_chec
 def test_overview_shows_figures_charts_and_emerging(loaded: MinerApp) -> None:
     at = page(**{})
     labels = [m.label for m in at.metric]
-    assert labels == ["Tickets", "Product issues", "Critical + high", "Tickets with a product issue"]
+    assert labels == ["Tickets", "Product issues", "Critical + high issues", "With a product issue"]
     assert int(at.metric[0].value.replace(",", "")) > 0
     assert "Top clusters" in texts(at) and "Last pipeline: succeeded" in texts(at)
     assert at.get("plotly_chart")
@@ -327,4 +330,141 @@ def test_operations_shows_the_running_run_then_its_outcome(loaded: MinerApp) -> 
         loaded.demo.faults.clear()
         loaded.worker.wait(120)
     done = page("operations")
-    assert f"Sync #{run_id} completed" in texts(done)
+    assert f"Sync #{run_id} succeeded" in texts(done)
+
+
+# --- figures a reader can trust -------------------------------------------------------------------
+
+
+def test_top_clusters_are_ranked_and_count_customers_in_the_same_period_as_tickets(loaded: MinerApp) -> None:
+    at = page()
+    top = at.dataframe[0].value
+    assert list(top["rank"]) == list(range(1, len(top) + 1))  # a rank, not an id that reads like one
+    assert (top["period_customers"] <= top["period_tickets"]).all()  # a customer has at least one ticket
+    clusters = page("clusters").dataframe[0].value.set_index("name")
+    for row in top.itertuples():  # the same figure agrees on both pages
+        assert clusters.loc[row.name, "period_tickets"] == row.period_tickets
+        assert clusters.loc[row.name, "period_customers"] == row.period_customers
+
+
+def test_cluster_page_labels_period_and_all_time_figures_and_agrees_with_the_list(loaded: MinerApp) -> None:
+    listing = page("clusters").dataframe[0].value
+    with loaded.engine.connect() as conn:
+        names = dict(conn.execute(select(Cluster.name, Cluster.id).where(Cluster.retired.is_(False))).all())
+    name = listing.iloc[0]["name"]
+    at = page("cluster", id=str(names[name]))
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) >= {"Tickets in period", "Tickets, all time", "Customers, all time", "Last 7 days"}
+    assert int(metrics["Tickets in period"].replace(",", "")) == listing.iloc[0]["period_tickets"]
+
+
+def test_no_change_is_shown_against_a_period_before_the_data(loaded: MinerApp) -> None:
+    at = page(period="Last 120 days")  # the demo's tickets span 120 days: the 120 before hold none
+    assert all(m.proto.delta == "" for m in at.metric), [m.proto.delta for m in at.metric]
+    assert "No change shown: the data does not reach back over the whole previous period." in texts(at)
+    recent = page(period="Last 7 days")
+    assert recent.metric[0].proto.delta  # the week before is covered: a change is shown
+    assert "%" in recent.metric[0].proto.delta or "×" in recent.metric[0].proto.delta
+
+
+def test_the_period_is_in_the_link(loaded: MinerApp) -> None:
+    from miner.queries import Period
+
+    at = page("clusters", period=None, link_period="90d")  # a new session opening a shared link
+    assert f"counted in {Period.last(90).start:%b %d} - " in texts(at)
+    picked = page("clusters", period="Last 7 days")  # picked in the sidebar: the URL says so
+    assert picked.query_params["period"] == "7d"
+    custom = page("clusters", period=None, link_period="2026-10-01..2026-10-31")
+    assert "counted in Oct 01 - Oct 31, 2026" in texts(custom)
+    wrong = page(period=None, link_period="last-fortnight")
+    assert "The link's period ` last-fortnight ` is not one this dashboard knows" in texts(wrong)
+    assert f"{Period.last(30).start:%b %d, %Y} - " in texts(wrong)
+
+
+def test_clusters_show_category_names_and_export_what_is_shown(loaded: MinerApp) -> None:
+    at = page("clusters", period="Last 120 days")
+    at.multiselect(key="cl_columns").set_value(["id", "category"]).run()
+    shown = at.dataframe[0].value
+    assert "id" in shown.columns and not shown["category"].str.contains("_").any()  # display names
+    assert "Critical share" not in str(list(shown.columns))  # opt-in columns stay out unless asked for
+    total = len(shown)
+    at.text_input(key="cl_text").input(shown.iloc[0]["name"][:12]).run()
+    filtered = len(at.dataframe[0].value)
+    assert filtered < total
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == [f"Export these {filtered} clusters (CSV)"]
+
+
+def test_activity_log_reads_as_sentences(loaded: MinerApp) -> None:
+    from miner.clustering import edits
+
+    with loaded.engine.connect() as conn:
+        cid = conn.execute(select(Cluster.id).where(Cluster.retired.is_(False)).order_by(Cluster.id.desc())).scalars().first()
+    edits.set_status(loaded.engine, cid, "reviewing", author=None)
+    at = page("cluster", id=str(cid))
+    shown = everything_shown(at)
+    assert "Status: New → Reviewing" in shown
+    assert "nan" not in shown.split() and "{'from'" not in shown
+
+
+def test_ticket_export_follows_the_filters(loaded: MinerApp) -> None:
+    from miner.queries import Period, TicketFilter, export_issues, search_tickets
+
+    everything = TicketFilter(period=Period.last(120))
+    some = TicketFilter(period=Period.last(120), severities=("critical",))
+    all_rows, critical = export_issues(loaded.engine, everything), export_issues(loaded.engine, some)
+    assert 0 < len(critical) < len(all_rows) and set(critical["severity"]) == {"critical"}
+    shown = search_tickets(loaded.engine, some, limit=100_000)
+    assert set(critical["ticket_id"]) == set(shown["id"])
+
+
+def test_operations_say_one_word_for_success_and_know_when_checks_ran(loaded: MinerApp) -> None:
+    from miner import health
+
+    health.run_checks(loaded.settings, loaded.engine, loaded.context.demo_url)
+    at = page("operations")
+    last = next(s.value for s in at.success if "Last run:" in s.value)
+    assert "succeeded" in last and "completed" not in last  # the history says "succeeded" too
+    checks = next(j for j in loaded.scheduler.job_status() if j["id"] == "health_check")
+    assert checks["last_run"] is not None and checks["last_run"]["status"] in ("succeeded", "failed")
+    shown = [m.value for m in at.markdown if m.value.startswith("Last run")]
+    assert any("never" not in value for value in shown), shown  # the health check's row
+
+
+def test_weekly_report_is_labelled_as_its_file_is(loaded: MinerApp) -> None:
+    from miner import reports
+
+    reports.generate_weekly_report(loaded.engine)
+    at = page("operations")
+    label = next(m.value for m in at.markdown if m.value.startswith("Week "))
+    stored = reports.list_reports(loaded.engine, limit=1)[0]
+    title = stored["markdown"].splitlines()[0]  # "# Product issues: week of Nov 28 - Dec 04, 2026"
+    assert label.split(" · ")[0].removeprefix("Week ") == title.split("week of ")[1]
+
+
+def test_a_busy_worker_names_the_running_run_in_good_english() -> None:
+    from datetime import UTC, datetime
+
+    from miner.tasks.runner import Busy
+
+    class Running:
+        id, kind, stage, total, done, trigger = 7, "analyze", None, None, 0, "dashboard"
+        started_at = datetime(2026, 12, 1, tzinfo=UTC)
+
+    assert str(Busy(Running())).startswith("An analyze run (#7")  # type: ignore[arg-type]
+    Running.kind = "sync"
+    assert str(Busy(Running())).startswith("A sync run (#7")  # type: ignore[arg-type]
+
+
+def test_rising_this_week_lists_only_clusters_that_rose(loaded: MinerApp) -> None:
+    from miner.queries import rising_clusters
+
+    with loaded.engine.begin() as conn:  # one that fell, one that rose: only the second is rising
+        ids = conn.execute(select(Cluster.id).where(Cluster.retired.is_(False)).order_by(Cluster.id)).scalars().all()
+        conn.execute(Cluster.__table__.update().where(Cluster.id == ids[0]).values(
+            count_7d=6, count_prev_7d=12, change_pct=-50.0))
+        conn.execute(Cluster.__table__.update().where(Cluster.id == ids[1]).values(
+            count_7d=12, count_prev_7d=6, change_pct=100.0))
+    rising = rising_clusters(loaded.engine, 50)
+    assert ids[1] in set(rising["id"]) and ids[0] not in set(rising["id"])
+    assert (rising["count_7d"] > rising["count_prev_7d"]).all()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, insert, select, update
 
 from miner.analysis.store import forget_issues
-from miner.models import Cluster, ClusterDailyStat, Issue, Ticket
+from miner.models import Cluster, ClusterDailyStat, Issue, Ticket, TicketAnalysis
 from miner.trends import critical_share, detect_emerging, poisson_sf, typical_severity, update_trends
 
 TODAY = date(2026, 11, 28)
@@ -40,6 +40,8 @@ def add_issue(conn, cluster_id: int | None, days_ago: int, *, org: int | None, r
             id=ticket_id, subject="s", description="d", status=status, tags=[], created_at=created,
             updated_at=created, generated_timestamp=int(created.timestamp()), requester_id=requester,
             organization_id=org, synced_at=created))
+        conn.execute(insert(TicketAnalysis.__table__).values(ticket_id=ticket_id, state="done", issue_count=1,
+                                                             analyzed_at=created, updated_at=created))
     now = datetime.now(UTC)
     conn.execute(insert(Issue.__table__).values(
         ticket_id=ticket_id, category="mobile", subcategory="android", issue_type="bug", severity=severity,
@@ -200,6 +202,8 @@ def test_emerging_fires_on_the_demo_emerging_issue_and_not_on_steady_ones(sqlite
                                "cluster_id": ids[key], "cluster_pinned": False, "created_at": now,
                                "updated_at": now})
         conn.execute(insert(Ticket.__table__), rows_t)
+        conn.execute(insert(TicketAnalysis.__table__), [{"ticket_id": r["id"], "state": "done", "updated_at": now}
+                                                        for r in rows_t])
         conn.execute(insert(Issue.__table__), rows_i)
     update_trends(sqlite_engine, today=TODAY)
     with sqlite_engine.connect() as conn:
@@ -258,3 +262,21 @@ def test_quotes_come_from_different_customers_and_never_repeat_one_another(fixtu
     shown = representative_quotes(fixture_db, 2)["representative_quote"].tolist()
     assert [q.casefold().rstrip(".") for q in shown] == ["the week view is so slow", "loading the rota takes a minute",
                                             "filters reset every time", "it times out on mondays"]
+
+
+def test_no_cluster_is_flagged_emerging_while_most_tickets_wait_for_analysis(fixture_db: Engine) -> None:
+    with fixture_db.begin() as conn:  # a sync brought tickets the analysis has not read yet
+        for n in range(5):
+            created = at(30 + n)
+            conn.execute(insert(Ticket.__table__).values(
+                id=90_000 + n, subject="unread", description="d", status="open", tags=[], created_at=created,
+                updated_at=created, generated_timestamp=0, requester_id=9, organization_id=None, synced_at=created))
+    result = update_trends(fixture_db, today=TODAY)
+    burst = cluster(fixture_db, 2)
+    assert result.unanalysed == 5 and result.emerging == 0
+    assert not burst.emerging and burst.emerging_reason.startswith("Not assessed: 5 of ")
+    with fixture_db.begin() as conn:  # the analysis catches up
+        conn.execute(insert(TicketAnalysis.__table__), [
+            {"ticket_id": 90_000 + n, "state": "done", "updated_at": datetime.now(UTC)} for n in range(5)])
+    update_trends(fixture_db, today=TODAY)
+    assert cluster(fixture_db, 2).emerging

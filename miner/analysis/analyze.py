@@ -151,13 +151,14 @@ def analyze_pending(
     engine: Engine,
     settings: Settings,
     *,
-    batch_size: int = 500,
+    batch_size: int | None = None,
     control: RunControl | None = None,
     run_id: int | None = None,
     result: AnalyzeResult | None = None,
     analyzer: Analyzer | None = None,
 ) -> AnalyzeResult:
-    """Analyse up to `batch_size` pending tickets (newest first)."""
+    """Analyse up to `batch_size` pending tickets, newest first (None: every one waiting; a Claude run
+    still stops at MINER_RUN_BUDGET_USD)."""
     control = control or RunControl()
     result = result if result is not None else AnalyzeResult()
     started = time.monotonic()

@@ -33,7 +33,7 @@ def _pending_condition() -> Any:
     )
 
 
-def pending_ticket_ids(engine: Engine, limit: int) -> list[int]:
+def pending_ticket_ids(engine: Engine, limit: int | None) -> list[int]:
     """Newest first, so a partial run gives the freshest trends."""
     query = (
         select(tickets_t.c.id)
@@ -46,13 +46,16 @@ def pending_ticket_ids(engine: Engine, limit: int) -> list[int]:
         return list(conn.execute(query).scalars())
 
 
-def count_pending(engine: Engine) -> int:
+def count_pending(bind: Engine | Connection) -> int:
+    """Tickets waiting for analysis (on an engine, or inside a caller's transaction)."""
     query = (
         select(func.count())
         .select_from(tickets_t.outerjoin(analyses_t, analyses_t.c.ticket_id == tickets_t.c.id))
         .where(_pending_condition())
     )
-    with engine.connect() as conn:
+    if isinstance(bind, Connection):
+        return int(bind.execute(query).scalar_one())
+    with bind.connect() as conn:
         return int(conn.execute(query).scalar_one())
 
 

@@ -23,6 +23,8 @@ events_t: Table = ClusterEvent.__table__  # type: ignore[assignment]
 notes_t: Table = ClusterNote.__table__  # type: ignore[assignment]
 
 TRIAGE_STATUSES = ("new", "reviewing", "planned", "fixed", "wont_fix")
+TRIAGE_LABELS = {"new": "New", "reviewing": "Reviewing", "planned": "Planned", "fixed": "Fixed",
+                 "wont_fix": "Won't fix"}
 MAX_NAME = 120
 MAX_NOTE = 5000
 
@@ -184,7 +186,8 @@ def describe_event(action: str, detail: dict[str, Any] | None) -> str:
             if d.get("seen_before") else ""),
         "rename": f"Renamed from “{d.get('from')}” to “{d.get('to')}”" + (" and pinned" if d.get("pinned") else ""),
         "pin": "Name pinned", "unpin": "Name unpinned",
-        "status": f"Status {d.get('from')} → {d.get('to')}",
+        "status": f"Status: {TRIAGE_LABELS.get(str(d.get('from')), d.get('from'))} → "
+                  f"{TRIAGE_LABELS.get(str(d.get('to')), d.get('to'))}",
         "note": "Note added",
         "merge": f"#{d.get('merged')} “{d.get('merged_name')}” merged in ({n('issues', 'issue')}){reason}",
         "merged_into": f"Merged into #{d.get('target')} “{d.get('target_name')}”{reason}",
@@ -197,4 +200,4 @@ def describe_event(action: str, detail: dict[str, Any] | None) -> str:
         "retired": f"Retired{reason}",
         "kept_apart": f"Kept apart from #{d.get('other')}{reason}",
     }
-    return texts.get(action, f"{action} {d}" if d else action)
+    return texts.get(action, action.replace("_", " ").capitalize())

@@ -288,8 +288,19 @@ def cluster_title(summaries: Sequence[str], key_phrases: Sequence[str] = (), can
     report = _report_title(summaries, keywords, vocab, candidates)
     titled = _subject_title(subjects, keywords, vocab)
     if titled and (not report or titled[0] + 1 >= len(keywords & set(algorithm.phrase_words(report)))):
-        return titled[1]
-    return report
+        return _calm(titled[1], vocab)
+    return _calm(report, vocab)
+
+
+def _calm(title: str, vocab: _Vocabulary) -> str:
+    """A shouted title ("SCHEDULE PAGE SO SLOW") in sentence case; words the texts only ever write in
+    capitals (SSO, PDF) stay so."""
+    letters = [c for c in title if c.isalpha()]
+    if len(letters) < 4 or not all(c.isupper() for c in letters):
+        return title
+    words = [w.lower() if w.lower() in vocab.lower else w for w in title.split()]
+    calm = " ".join(words)
+    return calm[:1].upper() + calm[1:]
 
 
 def _subject_title(subjects: Sequence[str], keywords: set[str], vocab: _Vocabulary) -> tuple[int, str] | None:
@@ -431,7 +442,13 @@ def _shorten(text: str, keywords: set[str], vocab: _Vocabulary, *, whole: bool =
     complete = len(kept) <= MAX_TITLE_WORDS
     if not complete:  # the stretch that says most of the key phrases, earliest on a tie
         windows = [kept[i:i + MAX_TITLE_WORDS] for i in range(len(kept) - MAX_TITLE_WORDS + 1)]
-        kept = max(windows, key=lambda w: (len(keywords & {x.casefold() for x in w}), -windows.index(w)))
+        start = max(range(len(windows)),
+                    key=lambda i: (len(keywords & {x.casefold() for x in windows[i]}), -i))
+        cut_short = start + MAX_TITLE_WORDS < len(kept)
+        kept = windows[start]
+        joins = [i for i, w in enumerate(kept) if w.casefold() in {"and", "or", "but"} and i >= 3]
+        if cut_short and joins:  # "Swap stays open and the coworker is never [told]": end at the clause
+            del kept[joins[-1]:]
         _trim(kept)
     return (sentence_case(" ".join(kept)) if kept else ""), complete
 
@@ -440,7 +457,10 @@ _WHEN = re.compile(r"^(?:(?:(?:since|as of|from|starting|after) (?:yesterday|tod
                    r"the \w+ update|the update|the last \w+(?: \w+)?)|yesterday|today|again|still|suddenly|"
                    r"recently|now)\b[, ]*)+", re.IGNORECASE)
 _DANGLING = {"again", "anymore", "today", "yesterday", "now", "though", "either", "too", "also", "still", "says",
-             "said", "say", "is", "are", "was", "were", "be", "been", "has", "have", "had", "get", "gets"}
+             "said", "say", "is", "are", "was", "were", "be", "been", "has", "have", "had", "get", "gets",
+             # a modal or a negation ends nothing: "New starters can't [log in]"
+             "can", "can't", "cannot", "won't", "don't", "doesn't", "didn't", "isn't", "aren't", "not", "never",
+             "will", "would", "could", "should", "must"}
 
 
 _PARTICLES = {"in", "out", "up", "off", "down", "on", "back", "over"}  # "clock in", "log out", "sign up"

@@ -37,12 +37,13 @@ class SyncParams(_Params):
 
 
 class AnalyzeParams(_Params):
-    batch_size: int = Field(500, ge=1, le=100_000, description="tickets to analyse in this run")
+    batch_size: int | None = Field(None, ge=1, le=100_000, description="tickets to analyse in this run "
+                                   "(default: every ticket waiting, within the run budget)")
 
 
 class PipelineParams(_Params):
     backfill_days: int | None = Field(None, ge=0, le=3650)
-    batch_size: int = Field(500, ge=1, le=100_000)
+    batch_size: int | None = Field(None, ge=1, le=100_000, description="as for analyze")
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ class Busy(MinerError):
             progress = f", {running.stage}" if running.stage else ""
             if running.total:
                 progress += f" {running.done}/{running.total}"
+            article = "An" if running.kind[:1] in "aeiou" else "A"
             super().__init__(
-                f"A {running.kind} run (#{running.id}, started "
+                f"{article} {running.kind} run (#{running.id}, started "
                 f"{running.started_at:%Y-%m-%d %H:%M} UTC by {running.trigger}{progress}) is "
                 "already running; try again when it has finished, or cancel it."
             )

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from miner.app import MinerApp
+from miner.clustering.edits import TRIAGE_LABELS  # noqa: F401 (pages take it from here)
 from miner.config import ConfigError
 from miner.queries import Period
 from miner.runtime import runtime
@@ -24,11 +25,6 @@ STATUS_ICONS = {
     "completed": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/cancel:",
     "interrupted": ":material/warning:", "skipped": ":material/skip_next:", "idle": ":material/pause_circle:",
 }
-STATUS_MARKS = {  # plain characters: table cells cannot show material icons
-    "running": "⏳", "succeeded": "✅", "failed": "❌", "cancelled": "⏹", "interrupted": "⚠️", "skipped": "⏭",
-}
-TRIAGE_LABELS = {"new": "New", "reviewing": "Reviewing", "planned": "Planned", "fixed": "Fixed",
-                 "wont_fix": "Won't fix"}
 
 
 # --- the app ------------------------------------------------------------------------------------
@@ -53,10 +49,41 @@ def app() -> MinerApp:
 # --- shared filters -----------------------------------------------------------------------------
 
 
+PERIOD_PARAM = "period"  # ?period=30d or ?period=2026-11-01..2026-11-30: a link reproduces the view
+
+
+def _period_from_url(value: str) -> tuple[str, tuple[date, date] | None] | None:
+    """(choice, custom range) from the URL's period, None if it is not one."""
+    value = value.strip()
+    for choice, days in PERIODS.items():
+        if value == f"{days}d":
+            return choice, None
+    start, sep, end = value.partition("..")
+    try:
+        picked = (date.fromisoformat(start), date.fromisoformat(end)) if sep else None
+    except ValueError:
+        return None
+    if picked is None or picked[0] > picked[1] or picked[1] > datetime.now(UTC).date():
+        return None
+    return "Custom", picked
+
+
+def _period_to_url(period: Period, choice: str) -> str:
+    return f"{PERIODS[choice]}d" if choice in PERIODS else f"{period.start}..{period.end}"
+
+
 def period_picker() -> None:
-    """The date range shared by every page (sidebar)."""
+    """The date range shared by every page (sidebar), kept in the URL so a link reproduces the view."""
     state = st.session_state
-    state.setdefault("period_choice", "Last 30 days")
+    if "period_choice" not in state:  # a new session: the link's period, if it names one
+        linked = st.query_params.get(PERIOD_PARAM)
+        parsed = _period_from_url(linked) if linked else None
+        if linked and parsed is None:
+            st.sidebar.warning(f"The link's period {code_span(linked)} is not one this dashboard knows "
+                               "(use 7d, 30d, 90d, 120d or YYYY-MM-DD..YYYY-MM-DD); showing the last 30 days.")
+        state["period_choice"], custom = parsed or ("Last 30 days", None)
+        if custom is not None:
+            state["custom_range"] = custom
     choice = st.sidebar.selectbox("Period", [*PERIODS, "Custom"], key="period_choice")
     if choice == "Custom":
         today = datetime.now(UTC).date()
@@ -64,6 +91,7 @@ def period_picker() -> None:
         picked = st.sidebar.date_input("From - to", value=default, max_value=today, key="custom_range")
         if not isinstance(picked, tuple | list) or len(picked) != 2:
             st.sidebar.caption("Pick a start and an end date.")
+    st.query_params[PERIOD_PARAM] = _period_to_url(current_period(), choice)
 
 
 def current_period() -> Period:
@@ -170,6 +198,50 @@ def fmt_duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
     return f"{seconds // 3600:.0f} h {(seconds % 3600) // 60:.0f} min"
+
+
+def fmt_change(current: float, previous: float, *, covered: bool = True) -> str | None:
+    """A change for st.metric: "+25%", "12× as many" past tenfold (a percentage that large says little),
+    "new" from nothing, None (no arrow) when the earlier window is not covered by data or nothing changed."""
+    if not covered or current == previous:
+        return None
+    if previous == 0:
+        return "new"
+    ratio = current / previous
+    return f"{ratio:.0f}× as many" if ratio >= 10 else f"{100 * (ratio - 1):+.0f}%"
+
+
+def fmt_week_change(last7: Any, prev7: Any) -> str:
+    """The 7-day change for a table cell: "+25%", "×12", "new" (nothing the week before) or "—"."""
+    last7 = 0 if last7 is None or pd.isna(last7) else int(last7)
+    prev7 = 0 if prev7 is None or pd.isna(prev7) else int(prev7)
+    if prev7 == 0:
+        return "new" if last7 else "—"
+    ratio = last7 / prev7
+    return f"×{ratio:.0f}" if ratio >= 10 else f"{100 * (ratio - 1):+.0f}%"
+
+
+def category_label(category: Any, subcategory: Any = None) -> str:
+    """The taxonomy's display name ("Scheduling / Shift swaps"), not the stored key."""
+    if category is None or (isinstance(category, float) and pd.isna(category)) or not category:
+        return "Uncategorised"
+    from miner.analysis.taxonomy import load_taxonomy
+
+    sub = None if subcategory is None or (isinstance(subcategory, float) and pd.isna(subcategory)) else subcategory
+    return load_taxonomy(runtime().settings.taxonomy_path).label(str(category), sub)
+
+
+ANALYSIS_STATES = {"done": "analysed", "failed": "failed (retried next run)", "needs_review": "needs review"}
+
+
+def no_issue_label(reason: Any) -> str:
+    """The taxonomy's words for why a ticket has no product issue ("How-to question")."""
+    if reason is None or (isinstance(reason, float) and pd.isna(reason)) or not reason:
+        return ""
+    from miner.analysis.taxonomy import load_taxonomy
+
+    cue = load_taxonomy(runtime().settings.taxonomy_path).non_issue.get(str(reason))
+    return cue.label if cue is not None else str(reason).replace("_", " ")
 
 
 def ticket_url(miner: MinerApp, ticket_id: int) -> str | None:

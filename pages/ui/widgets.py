@@ -70,7 +70,8 @@ def live_progress(*, allow_cancel: bool = False) -> None:
     icon = STATUS_ICONS.get(status["status"], "")
     when = fmt_ago(status.get("completed_at")) if status.get("completed_at") else ""
     kind = KIND_LABELS.get(status["kind"], status["kind"])
-    text = f"{icon} Last run: {kind} #{status['run_id']} {status['status']} {when}"
+    word = "succeeded" if status["status"] == "completed" else status["status"]  # the seed's word, ours in the UI
+    text = f"{icon} Last run: {kind} #{status['run_id']} {word} {when}"
     if status["status"] == "completed":
         st.success(text)
     elif status["status"] in ("failed", "interrupted"):
