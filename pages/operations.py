@@ -12,7 +12,7 @@ from miner.tasks import runs
 from miner.tasks.scheduler import ScheduleError
 from pages.ui.access import signed_in_user
 from pages.ui.shared import app, fmt_ago, fmt_dt, fmt_duration, query, refresh_data, show_text
-from pages.ui.widgets import KIND_LABELS, live_progress, start_run
+from pages.ui.widgets import KIND_LABELS, live_progress, run_details, start_run
 
 miner = app()
 user = signed_in_user(miner)
@@ -90,34 +90,6 @@ def figures(result: dict | None) -> str:
     if cleanup.get("tickets_purged"):
         parts.append(f"content of {cleanup['tickets_purged']} deleted tickets purged")
     return "; ".join(parts)
-
-
-def run_details(params: dict | None, result: dict | None) -> pd.DataFrame:
-    """A run's parameters and figures as rows a person reads: stage, figure, value."""
-    rows = [{"stage": "Parameters", "figure": k.replace("_", " ").capitalize(),
-             "value": "all waiting" if k == "batch_size" and v is None else ("—" if v is None else str(v))}
-            for k, v in (params or {}).items()]
-    for stage, figures in (result or {}).items():
-        if isinstance(figures, dict):
-            rows += [{"stage": stage.replace("_", " ").capitalize(), "figure": k.replace("_", " ").capitalize(),
-                      "value": _value(v)} for k, v in figures.items()]
-        else:
-            rows.append({"stage": "Run", "figure": stage.replace("_", " ").capitalize(), "value": _value(figures)})
-    return pd.DataFrame(rows, columns=["stage", "figure", "value"])
-
-
-def _value(v: object) -> str:
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:,.4f}".rstrip("0").rstrip(".")
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, dict):
-        return ", ".join(f"{k}: {_value(x)}" for k, x in v.items())
-    if isinstance(v, list):
-        return ", ".join(_value(x) for x in v)
-    return "—" if v is None else str(v)
 
 
 if not history:

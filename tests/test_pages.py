@@ -468,3 +468,25 @@ def test_rising_this_week_lists_only_clusters_that_rose(loaded: MinerApp) -> Non
     rising = rising_clusters(loaded.engine, 50)
     assert ids[1] in set(rising["id"]) and ids[0] not in set(rising["id"])
     assert (rising["count_7d"] > rising["count_prev_7d"]).all()
+
+
+def test_changes_read_as_a_person_would_say_them() -> None:
+    from pages.ui.shared import fmt_change, fmt_week_change
+
+    assert fmt_change(120, 100) == "+20%" and fmt_change(80, 100) == "-20%"
+    assert fmt_change(1187, 1) == "1187× as many"  # not "+118,600%"
+    assert fmt_change(5, 0) == "new" and fmt_change(7, 7) is None  # no "+0" on a coloured arrow
+    assert fmt_change(120, 100, covered=False) is None  # a period before the data: no change at all
+    assert [fmt_week_change(*pair) for pair in ((6, 3), (40, 2), (4, 0), (0, 0))] == ["+100%", "×20", "new", "—"]
+
+
+def test_run_details_are_a_table_of_figures() -> None:
+    from pages.ui.widgets import run_details
+
+    table = run_details({"backfill_days": None, "batch_size": None},
+                        {"sync": {"tickets_new": 5941, "seconds": 4.28}, "analyze": {"issues": 3973},
+                         "llm_cost_usd": 0.0})
+    rows = {(r.stage, r.figure): r.value for r in table.itertuples()}
+    assert rows[("Parameters", "Batch size")] == "all waiting"
+    assert rows[("Sync", "Tickets new")] == "5,941" and rows[("Sync", "Seconds")] == "4.28"
+    assert rows[("Analyze", "Issues")] == "3,973" and rows[("Run", "Llm cost usd")] == "0"

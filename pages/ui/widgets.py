@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from miner.errors import MinerError
@@ -110,3 +111,31 @@ def start_run(kind: str, params: dict[str, Any] | None = None, *, job_id: str | 
     if run_id is not None:
         st.toast(f"Started {KIND_LABELS.get(kind, kind).lower()} run #{run_id}")
     return run_id
+
+
+def run_details(params: dict | None, result: dict | None) -> pd.DataFrame:
+    """A run's parameters and figures as rows a person reads: stage, figure, value."""
+    rows = [{"stage": "Parameters", "figure": k.replace("_", " ").capitalize(),
+             "value": "all waiting" if k == "batch_size" and v is None else ("—" if v is None else str(v))}
+            for k, v in (params or {}).items()]
+    for stage, figures in (result or {}).items():
+        if isinstance(figures, dict):
+            rows += [{"stage": stage.replace("_", " ").capitalize(), "figure": k.replace("_", " ").capitalize(),
+                      "value": _value(v)} for k, v in figures.items()]
+        else:
+            rows.append({"stage": "Run", "figure": stage.replace("_", " ").capitalize(), "value": _value(figures)})
+    return pd.DataFrame(rows, columns=["stage", "figure", "value"])
+
+
+def _value(v: object) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:,.4f}".rstrip("0").rstrip(".")
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {_value(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return ", ".join(_value(x) for x in v)
+    return "—" if v is None else str(v)

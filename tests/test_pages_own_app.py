@@ -1,5 +1,5 @@
-"""Figures while tickets wait for analysis: said on the page, finished in one click (its own module: it
-installs an app of its own, which the module-wide demo app of test_pages must not see)."""
+"""Pages on an app of their own (not test_pages' module-wide demo app, which installing another would
+replace): figures while tickets wait for analysis, and a Zendesk source's address."""
 
 from __future__ import annotations
 
@@ -28,3 +28,14 @@ def test_a_partly_analysed_sync_says_so_and_finishes_in_one_click(tmp_path: Path
         done = page()
         assert not [w for w in done.warning if "not analysed yet" in w.value]
         assert "Top clusters" in texts(done)
+
+
+def test_zendesk_addresses_show_without_escapes(tmp_path: Path) -> None:
+    for miner in installed(make_app(f"sqlite:///{tmp_path / 'z.db'}", MINER_SOURCE="zendesk",
+                                    ZENDESK_BASE_URL="http://127.0.0.1:36441", ZENDESK_EMAIL="a@acme.example",
+                                    ZENDESK_API_TOKEN="t")):
+        for name in ("settings", "operations", None):
+            at = page(name)
+            raw = "\n".join(str(m.value) for m in [*at.markdown, *at.caption])
+            assert "127\\.0" not in raw and "\\:" not in raw
+        assert miner.settings.zendesk_public_url == "http://127.0.0.1:36441"
