@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
 
-from sqlalchemy import Engine, Table, create_engine, event, inspect, text
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
@@ -94,14 +93,6 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(sqlite_write=True)
 
 
-def is_sqlite(bind: Engine | Connection | Session) -> bool:
-    return bind.get_bind().dialect.name == "sqlite" if isinstance(bind, Session) else bind.dialect.name == "sqlite"
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One Core write transaction: committed on success, rolled back on any exception."""
@@ -165,10 +156,6 @@ def head_revision() -> str:
     head = script.get_current_head()
     assert head is not None
     return head
-
-
-def table_names(engine: Engine) -> list[str]:
-    return sorted(inspect(engine).get_table_names())
 
 
 # --- writes -------------------------------------------------------------------------------------

@@ -52,12 +52,6 @@ class Progress:
     message: str = ""
     stage_started: float = field(default_factory=time.monotonic)
 
-    @property
-    def fraction(self) -> float | None:
-        if not self.total:
-            return None
-        return max(0.0, min(1.0, self.done / self.total))
-
 
 ProgressCallback = Callable[[Progress], None]
 

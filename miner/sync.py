@@ -566,12 +566,6 @@ def write_state(
     db.upsert(conn, state_t, [row], key=["stream"], update=update)
 
 
-def reset_state(engine: Engine) -> None:
-    """Forget every stream position (the next sync starts from MINER_INITIAL_SYNC_DAYS ago)."""
-    with db.write_transaction(engine) as conn:
-        conn.execute(state_t.delete().where(state_t.c.stream.in_([TICKETS_STREAM, EVENTS_STREAM])))
-
-
 def _estimate_total(done: int, first_ts: int | None, last_ts: int | None, now: datetime) -> int | None:
     """Streams are ordered by time, so the share of time covered estimates the share of rows read."""
     if not done or first_ts is None or last_ts is None:

@@ -75,10 +75,6 @@ class CircuitBreaker:
         self.trips = 0
         self._last_success = time.monotonic()  # shared by every worker: the run's "stalled since"
 
-    @property
-    def is_open(self) -> bool:
-        return time.monotonic() < self._open_until
-
     def wait(self) -> None:
         while True:
             with self._lock:

@@ -247,10 +247,3 @@ def analysis_counts(engine: Engine) -> dict[str, int]:
         "issues": int(issues),
         "pending": count_pending(engine),
     }
-
-
-def retry_needs_review(engine: Engine) -> int:
-    """Give tickets that exhausted their attempts another chance (after a fix or a prompt change)."""
-    with db.write_transaction(engine) as conn:
-        return conn.execute(update(analyses_t).where(analyses_t.c.state == "needs_review")
-                            .values(state="failed", attempts=0)).rowcount

@@ -49,7 +49,6 @@ events_t: Table = ClusterEvent.__table__  # type: ignore[assignment]
 MIN_NEW_CLUSTER = 5
 NEIGHBOURS = 3  # a new issue far from every centre joins the cluster of its nearest reports ...
 ASSIGN_QUANTILE = 0.05  # a new issue joins a cluster when it is as close as all but 5% of its members are
-RENAME_GROWTH = 1.5  # rename when a cluster is 1.5x the size it had when it was named
 
 
 @dataclass

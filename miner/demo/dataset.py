@@ -1006,15 +1006,3 @@ def _typos(text: str, rng: random.Random) -> str:
         else:
             chars.insert(i, chars[i])
     return "".join(chars)
-
-
-def dataset_summary(dataset: DemoDataset) -> dict[str, Any]:
-    """Counts per issue and per non-issue reason: what the ground truth looks like."""
-    per_issue = {key: 0 for key in dataset.issues}
-    per_reason = {reason: 0 for reason in NON_ISSUE_REASONS}
-    for label in dataset.labels.values():
-        for key in label.issue_keys:
-            per_issue[key] += 1
-        if label.non_issue_reason:
-            per_reason[label.non_issue_reason] += 1
-    return {"tickets": len(dataset.tickets), "issues": per_issue, "non_issues": per_reason}

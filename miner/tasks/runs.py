@@ -20,7 +20,6 @@ runs_t: Table = TaskRun.__table__  # type: ignore[assignment]
 
 KINDS = ("sync", "analyze", "cluster", "trends", "pipeline", "health_check", "weekly_report",
          "monthly_cleanup")  # fmt: skip
-TRIGGERS = ("dashboard", "schedule", "api", "cli")
 STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted", "skipped")
 FINAL = frozenset(STATUSES) - {"running"}
 STALE_AFTER = 60.0  # seconds without a heartbeat after which a run is taken to have stopped

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -251,11 +250,3 @@ def ticket_url(miner: MinerApp, ticket_id: int) -> str | None:
     if miner.context.demo_url:
         return f"{miner.context.demo_url}/api/v2/tickets/{ticket_id}.json"
     return None
-
-
-def empty_state(title: str, body: str, action: Callable[[], None] | None = None) -> None:
-    with st.container(border=True):
-        st.markdown(f"#### {title}")
-        st.markdown(body)
-        if action is not None:
-            action()
