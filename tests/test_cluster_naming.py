@@ -86,3 +86,30 @@ def test_a_long_report_is_cut_at_a_clause_not_mid_phrase() -> None:
     title = cluster_title(["Swap request stays open and the coworker is never told about it at all"],
                           ["swap request", "stays open"])
     assert title == "Swap request stays open"
+
+
+def test_the_name_says_what_most_reports_say_not_a_phrase_only_a_few_bring() -> None:
+    reports = (["The shift I swapped still shows on my phone as mine, the website says it's Sam's"] * 8
+               + ["The reset email arrives fine but opening the link says expired"])
+    title = cluster_title(reports, ["reset email arrives fine", "arrives fine but opening", "shift i swapped"])
+    assert "swapped" in title.lower() and "reset" not in title.lower()
+
+
+def test_a_name_says_what_goes_wrong_rather_than_only_the_topic() -> None:
+    reports = ["Labour report totals", "Labour report numbers wrong", "Labour report numbers wrong",
+               "Labour report totals", "Labour report totals"]
+    assert cluster_title(reports, ["labour report"]) == "Labour report numbers wrong"
+
+
+@pytest.mark.parametrize(("reports", "expected"), [
+    (["New starters can't get in"] * 4, "New starters can't get in"),
+    (["Since the last update many screens in the app show English text again"] * 4,
+     "Many screens in the app show English text"),
+])
+def test_phrasal_verbs_and_languages_stay_in_the_name(reports: list[str], expected: str) -> None:
+    assert cluster_title(reports) == expected
+
+
+def test_quote_marks_around_a_label_do_not_end_up_in_the_name() -> None:
+    reports = ["The 'Add attachment' button on time-off requests does nothing on Android"] * 4
+    assert "'" not in cluster_title(reports)

@@ -104,3 +104,25 @@ def test_one_customer_filing_the_same_crash_many_times_is_not_an_incident(
         for n in range(8):
             add_issue(conn, CRASH[n % len(CRASH)], at(2 - n * 0.25), org=999, cluster_id=old_cluster)
     assert run_clustering(sqlite_engine, today=TODAY).split == 0
+
+
+def test_an_incident_is_split_out_after_its_first_four_reports_even_with_one_look_alike_before(
+        sqlite_engine: Engine, old_cluster: int) -> None:
+    with sqlite_engine.begin() as conn:
+        add_issue(conn, CRASH[0], at(40), org=250, cluster_id=old_cluster)  # one crash report, weeks ago
+        for d in range(7):
+            add_issue(conn, STALE[d % len(STALE)], at(d), org=100 + d, cluster_id=old_cluster)
+        crash = [add_issue(conn, CRASH[n % len(CRASH)], at(1.2 - n * 0.3), org=300 + n, cluster_id=old_cluster)
+                 for n in range(4)]  # then four in the last two days: a week's rate would not tell
+    assert run_clustering(sqlite_engine, today=TODAY).split == 1
+    with sqlite_engine.connect() as conn:
+        homes = set(conn.execute(select(Issue.cluster_id).where(Issue.id.in_(crash))).scalars())
+    assert len(homes) == 1 and homes != {old_cluster}
+
+
+def test_a_burst_of_one_wording_of_an_old_problem_is_not_an_incident(sqlite_engine: Engine, old_cluster: int) -> None:
+    with sqlite_engine.begin() as conn:  # five customers paste the same sentence about the old problem
+        for n in range(5):
+            add_issue(conn, "The mobile app keeps showing my old schedule after shift changes", at(1.5 - n * 0.3),
+                      org=500 + n, cluster_id=old_cluster)
+    assert run_clustering(sqlite_engine, today=TODAY).split == 0

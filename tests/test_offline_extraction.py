@@ -40,6 +40,23 @@ def test_a_problem_the_customer_announces_as_another_one_is_its_own_issue(analyz
     assert [i.area for i in result.issues] == ["integrations.payroll", "notifications.push"]
 
 
+@pytest.mark.parametrize("history", [
+    "-----Original Message-----\nFrom: Shiftwise <no-reply@shiftwise.example>\nSent: 3 November 2026\n"
+    "Subject: Timesheet approval needed\n\nYou have timesheets waiting for approval.",
+    "On Mon, 3 Nov 2026 at 09:12, Shiftwise <notifications@shiftwise.example> wrote:\n"
+    "Your timesheet export failed. Payroll totals are wrong.",
+])
+def test_the_earlier_mail_a_reply_quotes_is_not_reported(analyzer: OfflineAnalyzer, history: str) -> None:
+    result = analyzer.analyze(ticket("Thanks", f"Thanks, that answers it, no problem on our side.\n\n{history}"))
+    assert result.issues == []
+
+
+def test_a_forwarded_message_is_reported(analyzer: OfflineAnalyzer) -> None:
+    result = analyzer.analyze(ticket("Fwd: swaps", "FYI, see below.\n\n---------- Forwarded message ---------\n"
+                                     "From: Ana <ana@example.com>\n\nMy shift swap has been stuck pending for a week."))
+    assert len(result.issues) == 1
+
+
 def test_an_issue_says_how_strongly_it_points_at_each_area(analyzer: OfflineAnalyzer) -> None:
     result = analyzer.analyze(ticket(
         "Clock in on Android", "Android staff can't clock in, the app says they are not at the work location."))

@@ -278,9 +278,19 @@ def term_weights(members: list[_Sentence]) -> dict[str, float]:
 # --- text helpers -------------------------------------------------------------------------------
 
 
+# The earlier mail a reply quotes below the customer's own words (Outlook's "-----Original Message-----" or
+# its line of underscores, Gmail's "On <date>, <someone> wrote:"): none of it is this message's report. A
+# forwarded message ("---------- Forwarded message ---------") is, so it is not cut.
+REPLY_HISTORY = re.compile(r"^[ \t]*(?:-{3,}[ \t]*original message[ \t]*-{3,}|_{10,}|on [^\n]{3,200}? wrote:)[ \t]*$",
+                           re.IGNORECASE | re.MULTILINE)
+
+
 def split_sentences(text: str) -> list[str]:
+    text = text or ""
+    if (history := REPLY_HISTORY.search(text)) is not None:
+        text = text[:history.start()]
     out = []
-    for part in SENTENCE_END.split(text or ""):
+    for part in SENTENCE_END.split(text):
         part = part.strip(" \t-*>•")
         if len(part) < 4 or GREETING.match(part) or part.startswith(NOISE_PREFIXES):
             continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -285,11 +286,61 @@ def cluster_title(summaries: Sequence[str], key_phrases: Sequence[str] = (), can
     phrases, then the one most tickets share, wins unless a report says clearly more of them."""
     keywords = {w for phrase in key_phrases for w in algorithm.phrase_words(phrase)} - algorithm.STOP_WORDS
     vocab = _vocabulary([*summaries, *subjects])
-    report = _report_title(summaries, keywords, vocab, candidates)
-    titled = _subject_title(subjects, keywords, vocab)
-    if titled and (not report or titled[0] + 1 >= len(keywords & set(algorithm.phrase_words(report)))):
-        return _calm(titled[1], vocab)
+    support = _Support(summaries[:candidates])
+    report = _report_title(summaries, keywords, vocab, candidates, support)
+    titled = _subject_title(subjects, keywords, vocab, support)
+    if titled and (not report or (support(titled) >= SUBJECT_SUPPORT * support(report)
+                                  and (says_problem(titled) or not says_problem(report))
+                                  and _hits(titled, keywords) + 1 >= _hits(report, keywords))):
+        return _calm(titled, vocab)
     return _calm(report, vocab)
+
+
+SUBJECT_SUPPORT = 0.5  # a subject line several customers wrote wins unless a report is clearly more central
+CUT_SUPPORT = 0.8  # a report cut to MAX_TITLE_WORDS counts as this much less central
+CUE_SUPPORT = 2 / 3  # a title that says what goes wrong wins over a more central one that does not, down to this share
+
+# Words that say what goes wrong (or, for a request, what is wanted): "Report totals" names a topic,
+# "Report totals wrong" a problem.
+_CUE_WORDS = """
+not no never nothing none cannot cant can't won't wont doesn't doesnt didn't didnt isn't isnt aren't arent wasn't
+don't dont couldn't shouldn't fail fails failed failing failure error errors wrong broken broke crash crashes crashed
+crashing stuck slow slower freezes frozen freeze hang hangs missing lost lose loses twice double duplicate duplicates
+duplicated expired expires loop loops blocked rejected rejects rejecting cut cuts off out timeout times incorrect
+disappear disappears disappeared gone delayed late stopped stops keeps confusing outdated unclear visible leak
+exposed charged overcharged request requests add allow let option wish please support unable trouble problem issue
+"""
+_CUES = frozenset(_CUE_WORDS.split())
+
+
+def says_problem(title: str) -> bool:
+    """Whether a title says what goes wrong (or what is wanted), not only what it is about."""
+    return any(w in _CUES or w.endswith("n't") for w in (x.casefold() for x in _TITLE_WORD.findall(title)))
+
+
+class _Support:
+    """How central a title is to a cluster: the mean, over its central reports (duplicates count: more
+    customers said it), of the overlap of content words (cosine of word sets). Key phrases are distinctive
+    for the cluster against the others, but a minority of its reports can supply them ("reset email
+    arrives fine" in a cluster about swapped shifts still shown); what most of its reports say is the
+    problem."""
+
+    def __init__(self, reports: Sequence[str]) -> None:
+        self.bags = [b for b in (_content(r) for r in reports) if b]
+
+    def __call__(self, title: str) -> float:
+        words = _content(title)
+        if not words or not self.bags:
+            return 0.0
+        return sum(len(words & b) / math.sqrt(len(words) * len(b)) for b in self.bags) / len(self.bags)
+
+
+def _hits(title: str, keywords: set[str]) -> int:
+    return len(keywords & set(algorithm.phrase_words(title)))
+
+
+def _content(text: str) -> set[str]:
+    return set(algorithm.phrase_words(text)) - algorithm.STOP_WORDS
 
 
 def _calm(title: str, vocab: _Vocabulary) -> str:
@@ -303,27 +354,27 @@ def _calm(title: str, vocab: _Vocabulary) -> str:
     return calm[:1].upper() + calm[1:]
 
 
-def _subject_title(subjects: Sequence[str], keywords: set[str], vocab: _Vocabulary) -> tuple[int, str] | None:
-    """(key-phrase words, title) of the best subject line shared by at least two tickets, if any."""
-    support: Counter[str] = Counter()
+def _subject_title(subjects: Sequence[str], keywords: set[str], vocab: _Vocabulary, support: _Support) -> str | None:
+    """The most central subject line shared by at least two tickets, if any says a key phrase."""
+    count: Counter[str] = Counter()
     spelled: dict[str, str] = {}
     for subject in subjects:
-        title, complete = _shorten(" ".join(subject.split()).rstrip(".!?"), keywords, vocab, whole=True)
+        title, complete = _shorten(" ".join(subject.split()).rstrip(".!?"), keywords, vocab, support, whole=True)
         if not complete or len(title.split()) < 2:
             continue
         key = title.casefold()
-        support[key] += 1
+        count[key] += 1
         spelled.setdefault(key, title)
-    scored = [(len(keywords & set(algorithm.phrase_words(key))), n, key) for key, n in support.items() if n >= 2]
-    scored = [s for s in scored if s[0] >= 1 and s[2].split()[0].strip("'’") not in _OPENERS]
+    scored = [(support(key) * (1.0 if says_problem(key) else CUE_SUPPORT), n, key) for key, n in count.items() if n >= 2
+              and keywords & set(algorithm.phrase_words(key)) and key.split()[0].strip("'’") not in _OPENERS]
     if not scored:
         return None
-    hits, _, key = max(scored, key=lambda s: (s[0], s[1], -len(s[2])))
-    return hits, spelled[key]
+    return spelled[max(scored, key=lambda s: (s[0], s[1], -len(s[2])))[2]]
 
 
-def _report_title(summaries: Sequence[str], keywords: set[str], vocab: _Vocabulary, candidates: int) -> str:
-    options: list[tuple[int, bool, int, str]] = []  # (key-phrase words, complete, position, title)
+def _report_title(summaries: Sequence[str], keywords: set[str], vocab: _Vocabulary, candidates: int,
+                  support: _Support) -> str:
+    options: list[tuple[float, bool, int, str]] = []  # (support, complete, position, title)
     seen: set[str] = set()
     for position, text in enumerate(summaries):
         text = " ".join(text.split()).rstrip(".!?")
@@ -332,15 +383,15 @@ def _report_title(summaries: Sequence[str], keywords: set[str], vocab: _Vocabula
         seen.add(text.casefold())
         if len(seen) > candidates:
             break
-        title, complete = _shorten(text, keywords, vocab)
-        if len(title.split()) >= 2:
-            options.append((len(keywords & set(algorithm.phrase_words(title))), complete, position, title))
+        title, complete = _shorten(text, keywords, vocab, support)
+        if len(title.split()) >= 2:  # a report cut to fit reads worse than one that fitted whole
+            options.append((support(title) * (1.0 if complete else CUT_SUPPORT), complete, position, title))
     if not options:
         return ""
-    most = max(o[0] for o in options)
-    short = [o for o in options if o[1] and o[0] >= max(most - 1, 0.6 * most) and len(o[3].split()) >= 3
-             and o[3].split()[0].casefold().strip("'’") not in _OPENERS]
+    short = [o for o in options if len(o[3].split()) >= 3 and o[3].split()[0].casefold().strip("'’") not in _OPENERS]
     pool = short or options
+    top = max(o[0] for o in pool)
+    pool = [o for o in pool if says_problem(o[3]) and o[0] >= CUE_SUPPORT * top] or pool
     return max(pool, key=lambda o: (o[0], o[1], -o[2]))[3]
 
 
@@ -397,6 +448,11 @@ def person_names() -> frozenset[str]:
 
 
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+# Capitalised words that are also surnames in the name lists but name a language or a day here.
+_NOT_PEOPLE_WORDS = """english french german spanish italian polish dutch portuguese irish welsh scottish british
+american canadian australian chinese japanese korean arabic hindi swedish danish norwegian finnish greek turkish
+russian czech hungarian romanian monday tuesday wednesday thursday friday saturday sunday"""
+_NOT_PEOPLE = frozenset(_NOT_PEOPLE_WORDS.split())
 
 
 def _is_detail(word: str, previous: str | None, first: bool, keywords: set[str], vocab: _Vocabulary) -> bool:
@@ -410,14 +466,15 @@ def _is_detail(word: str, previous: str | None, first: bool, keywords: set[str],
         return True
     if key in algorithm.STOP_WORDS:
         return False
-    if key in person_names() and (key not in vocab.lower or (previous or "").casefold() in _NAME_CONTEXT):
+    if key in person_names() and key not in _NOT_PEOPLE and (key not in vocab.lower or (previous or "").casefold() in _NAME_CONTEXT):
         return True
     if key in keywords or key in vocab.shared:
         return False
     return word[:1].isupper() and not word.isupper() and not first
 
 
-def _shorten(text: str, keywords: set[str], vocab: _Vocabulary, *, whole: bool = False) -> tuple[str, bool]:
+def _shorten(text: str, keywords: set[str], vocab: _Vocabulary, support: _Support, *,
+             whole: bool = False) -> tuple[str, bool]:
     """The title a report gives (its clause that says most key phrases, or all of it with `whole`),
     and whether it fitted without cutting."""
     text = _CHANNEL.sub("", text)
@@ -426,10 +483,10 @@ def _shorten(text: str, keywords: set[str], vocab: _Vocabulary, *, whole: bool =
     clauses = [text.strip()] if whole else [c.strip() for c in _CLAUSES.split(text) if c and c.strip()]
     if not clauses:
         return "", False
-    best = max(clauses, key=lambda c: (len(keywords & set(algorithm.phrase_words(c))), -clauses.index(c)))
+    best = max(clauses, key=lambda c: (support(c), len(keywords & set(algorithm.phrase_words(c))), -clauses.index(c)))
     best = _WHEN.sub("", _WHO.sub("", _WHEN.sub("", best)))
     kept: list[str] = []
-    for i, word in enumerate(_TITLE_WORD.findall(best)):
+    for i, word in enumerate(w.strip("'’") or w for w in _TITLE_WORD.findall(best)):  # quotes around a label go
         if _is_detail(word, kept[-1] if kept else None, i == 0, keywords, vocab):
             if kept and kept[-1].casefold() in _PREPOSITIONS:
                 kept.pop()  # "overtime for Omar": the name goes, and the "for" that announced it
@@ -460,10 +517,17 @@ _DANGLING = {"again", "anymore", "today", "yesterday", "now", "though", "either"
              "said", "say", "is", "are", "was", "were", "be", "been", "has", "have", "had", "get", "gets",
              # a modal or a negation ends nothing: "New starters can't [log in]"
              "can", "can't", "cannot", "won't", "don't", "doesn't", "didn't", "isn't", "aren't", "not", "never",
-             "will", "would", "could", "should", "must"}
+             "will", "would", "could", "should", "must", "let", "lets", "make", "makes"}
 
 
 _PARTICLES = {"in", "out", "up", "off", "down", "on", "back", "over"}  # "clock in", "log out", "sign up"
+# verbs whose particle ends a phrase: "can't clock in", "can't get in", "asked to log out"
+_PHRASAL = {f"{verb}{ending}" for verb in ("clock", "log", "sign", "check", "opt", "punch", "time", "pick", "hand",
+                                            "turn", "switch", "start", "kick", "lock", "roll", "back",
+                                            "fill", "set", "cut", "get", "go", "come", "give", "put", "take", "keep",
+                                            "find", "call", "carry", "load", "sync", "freeze", "shut", "break")
+            for ending in ("", "s", "ed", "ing")} | {"got", "gone", "went", "came", "gave", "taken", "took", "kept",
+                                                    "found", "logged", "clocked", "clocking", "logging"}  # common verbs (stop words too) whose particle ends a phrase: "can't get in"
 _OPENERS = {"we've", "we", "i", "i've", "i'm", "my", "our", "there", "be", "do", "does", "is", "are", "have", "has",
             "see", "been", "getting", "get", "got", "this", "it", "its", "it's"}
 
@@ -472,9 +536,8 @@ def _trim(words: list[str]) -> None:
     """No title starts with a preposition or ends on a word that leaves it hanging."""
     def dangling(i: int) -> bool:
         key = words[i].casefold()
-        if key in _PARTICLES and i > 0:  # a verb's particle ends a phrase; after "the" it does not
-            previous = words[i - 1].casefold()
-            return previous in algorithm.STOP_WORDS or previous in _PREPOSITIONS
+        if key in _PARTICLES and i > 0:  # a verb's particle ends a phrase ("can't clock in"); else it hangs
+            return words[i - 1].casefold() not in _PHRASAL
         return key in algorithm.STOP_WORDS or key in _PREPOSITIONS or key in _DANGLING
     while words and dangling(len(words) - 1):
         words.pop()

@@ -293,6 +293,7 @@ def _create_cluster(conn: Any, name: str, centre: np.ndarray, size: int, model: 
 
 
 RECENT_DAYS = 7  # "recent" issues: tickets of the last week
+RECENT_SPANS = (1, 2, 3, 5, RECENT_DAYS)  # the time windows incidents are searched in, in days back from today
 MIN_INCIDENT = 4  # issues an incident needs before it gets a cluster of its own ...
 MIN_INCIDENT_CUSTOMERS = 3  # ... from at least this many customers
 NEW_RATE_SHARE = 0.2  # a new problem: before this week, at most this share of its current weekly rate ...
@@ -308,7 +309,9 @@ class Incident:
     members: list[int]  # row indices into the recent issues
     centre: np.ndarray
     similarity: np.ndarray  # each member's to the centre
-    before: int  # older issues as close to the centre as its members (reports of it before this week)
+    before: int  # earlier issues as close to the seed as its members (reports of it before its span)
+    span: int  # the days it was found in
+    p_value: float  # its count's probability at the earlier rate
 
 
 @dataclass
@@ -403,24 +406,27 @@ def assign_threshold(engine: Engine, vectors: IssueVectors) -> float:
     return Members.load(engine, vectors).join_threshold()
 
 
-def find_incidents(R: np.ndarray, customers: list[Any], older: np.ndarray, older_days: float,
-                   radius: float, texts: list[str]) -> list[Incident]:
-    """New problems among recent issues (vectors `R`, from `customers`), against `older` issues seen over
-    `older_days` days before the recent window: a prospective space-time scan (as disease surveillance
-    finds outbreaks), with similarity for space.
+def find_incidents(R: np.ndarray, customers: list[Any], ages: np.ndarray, older: np.ndarray, older_days: float,
+                   radius: float) -> list[Incident]:
+    """New problems among recent issues (vectors `R`, from `customers`, `ages` whole days before today),
+    against `older` issues seen over `older_days` days before the recent window: a prospective space-time
+    scan (as disease surveillance finds outbreaks), with similarity for space.
 
-    Every recent issue is the seed of growing windows: its k nearest recent issues (k from MIN_INCIDENT),
-    reaching out to similarity tau, the k-th one's. A window counts the older issues within the same tau
-    of the seed. It is an incident when
+    Every recent issue is the seed of growing windows: for each time span of RECENT_SPANS, its k nearest
+    issues of that span (k from MIN_INCIDENT), reaching out to similarity tau, the k-th one's. A window
+    counts the issues before its span within the same tau of the seed (or within `radius`, a typical
+    cluster's reach, when tau is tighter: five reports worded alike are not new if the problem is old).
+    It is an incident when
     - dense: its median member is as close to the window's centre as a typical cluster's lower quartile
       is to its own (`radius`), and it holds MIN_INCIDENT issues from MIN_INCIDENT_CUSTOMERS customers;
-    - new: the older issues came in at under NEW_RATE_SHARE of this week's rate, and this week's count
-      would have a probability under NEW_P_VALUE at that older rate (Poisson, with half an issue of prior).
+    - new: the earlier issues came in at under NEW_RATE_SHARE of the span's rate, and the span's count
+      would have a probability under NEW_P_VALUE (shared among the spans) at that earlier rate (Poisson,
+      with half an issue of prior).
     The most significant window wins; its issues are taken out and the scan goes on with the rest.
     No partition of the week's issues is needed, so four reports of a new crash are found even while a
-    clustering of the week would still fold them into a bigger, older group.
+    clustering of the week would still fold them into a bigger, older group; and the short spans find
+    them while they are still days old, before a week's worth of look-alikes dilutes them.
     """
-    del texts  # (kept for the signature: names come later, from the members)
     n = len(R)
     if n < MIN_INCIDENT:
         return []
@@ -429,33 +435,49 @@ def find_incidents(R: np.ndarray, customers: list[Any], older: np.ndarray, older
     free = np.ones(n, dtype=bool)
     found: list[Incident] = []
     while free.sum() >= MIN_INCIDENT:
-        best: tuple[float, list[int], int] | None = None
+        best: tuple[float, list[int], int, int] | None = None
         for seed in np.flatnonzero(free):
-            order = [int(j) for j in np.argsort(-S[seed], kind="stable") if free[j]]
-            sims = S[seed, order]
-            for k in range(MIN_INCIDENT, len(order) + 1):
-                tau = float(sims[k - 1])
-                if tau < radius * radius:
-                    break  # pairs this far apart: the window's members are looser than a typical cluster's
-                before = int(np.searchsorted(-behind[seed], -(tau - 1e-6), side="right")) if behind.shape[1] else 0
-                # (the 1e-6: an older report worded like the window's edge member is at the same similarity,
-                # which two matrix products may round differently)
-                if not is_new_problem(k, RECENT_DAYS, before, older_days):
+            for span in RECENT_SPANS:
+                if ages[seed] >= span:
                     continue
-                if len({customers[j] for j in order[:k]}) < MIN_INCIDENT_CUSTOMERS:
+                inside = free & (ages < span)
+                if inside.sum() < MIN_INCIDENT:
                     continue
-                window = R[order[:k]]
-                if float(np.median(window @ _unit(window.mean(axis=0)))) < radius:
-                    continue  # as tight around its centre as a typical cluster's members are
-                p = trends.poisson_sf(k, (before + 0.5) / max(older_days, 1.0) * RECENT_DAYS)
-                if best is None or p < best[0]:
-                    best = (p, order[:k], before)
+                earlier = S[seed, ages >= span]  # this week's issues before the span: reports of it before too
+                order = [int(j) for j in np.argsort(-S[seed], kind="stable") if inside[j]]
+                sims = S[seed, order]
+                for k in range(MIN_INCIDENT, len(order) + 1):
+                    tau = float(sims[k - 1])
+                    if tau < radius * radius:
+                        break  # pairs this far apart: the window's members are looser than a typical cluster's
+                    # Earlier reports count out to tau, or to a typical cluster's reach if tau is tighter: a
+                    # burst of one wording (customers quoting the same error message) of an old problem is not
+                    # new. (The 1e-6: an older report worded like the window's edge member is at the same
+                    # similarity, which two matrix products may round differently.)
+                    reach = min(tau, radius) - 1e-6
+                    before = int(np.searchsorted(-behind[seed], -reach, side="right")) if behind.shape[1] else 0
+                    before += int((earlier >= reach).sum())
+                    before_days = older_days + RECENT_DAYS - span
+                    if not is_new_problem(k, span, before, before_days, tests=len(RECENT_SPANS)):
+                        continue
+                    if len({customers[j] for j in order[:k]}) < MIN_INCIDENT_CUSTOMERS:
+                        continue
+                    window = R[order[:k]]
+                    if float(np.median(window @ _unit(window.mean(axis=0)))) < radius:
+                        continue  # as tight around its centre as a typical cluster's members are
+                    p = trends.poisson_sf(k, (before + 0.5) / max(before_days, 1.0) * span)
+                    if best is None or p < best[0]:
+                        best = (p, order[:k], before, span)
         if best is None:
             break
-        _, group, before = best
+        p, group, before, span = best
         centre = _unit(R[group].mean(axis=0))
-        found.append(Incident(sorted(group), centre, R[sorted(group)] @ centre, before))
-        free[group] = False
+        # found in its span; its other reports of the week, as close to its centre as its own, belong to it
+        near = free & (R @ centre >= reach_of(R[group] @ centre, radius))
+        members = sorted(set(group) | {int(j) for j in np.flatnonzero(near)})
+        centre = _unit(R[members].mean(axis=0))
+        found.append(Incident(members, centre, R[members] @ centre, before, span, p))
+        free[members] = False
     return found
 
 
@@ -465,14 +487,14 @@ def reach_of(own: np.ndarray, radius: float) -> float:
     return min(float(np.quantile(own, 0.25)), radius)
 
 
-def is_new_problem(count: int, days: float, before: int, before_days: float) -> bool:
+def is_new_problem(count: int, days: float, before: int, before_days: float, *, tests: int = 1) -> bool:
     """`count` reports in `days` days is a new problem if the `before_days` days before brought `before`
     reports of it: under NEW_RATE_SHARE of the current rate, and so few that `count` would have a
-    probability under NEW_P_VALUE at the old rate (Poisson, with half a report of prior)."""
+    probability under NEW_P_VALUE / `tests` at the old rate (Poisson, with half a report of prior)."""
     before_days = max(before_days, 1.0)
     if before / before_days * days >= NEW_RATE_SHARE * count:
         return False  # reported before at a similar rate: more of an old problem
-    return trends.poisson_sf(count, (before + 0.5) / before_days * days) < NEW_P_VALUE
+    return trends.poisson_sf(count, (before + 0.5) / before_days * days) < NEW_P_VALUE / tests
 
 
 @dataclass
@@ -523,9 +545,9 @@ def split_incidents(engine: Engine, vectors: IssueVectors, model: str, today: da
     radius = corpus_radius(engine, vectors)
     if radius is None:
         return 0
-    _, texts, R, recent = _load(engine, issues_t.c.ticket_created_at >= since, vectors)
+    _, _, R, recent = _load(engine, issues_t.c.ticket_created_at >= since, vectors)
     keep = [i for i, r in enumerate(recent) if not r.cluster_pinned]
-    texts, R, recent = [texts[i] for i in keep], R[keep], [recent[i] for i in keep]
+    R, recent = R[keep], [recent[i] for i in keep]
     if len(recent) < MIN_INCIDENT:
         return 0
     _, _, old_vectors, older = _load(engine, issues_t.c.ticket_created_at < since, vectors)
@@ -537,9 +559,10 @@ def split_incidents(engine: Engine, vectors: IssueVectors, model: str, today: da
     if not older:
         return 0  # no history yet: everything is "new"
     first = min(_aware(r.ticket_created_at) for r in older)
+    ages = np.array([(today - _aware(r.ticket_created_at).date()).days for r in recent])
     incidents = find_incidents(
         R, [r.organization_id if r.organization_id is not None else f"u{r.requester_id}" for r in recent],
-        old_vectors, (since - first).total_seconds() / 86400, radius, texts)
+        ages, old_vectors, (since - first).total_seconds() / 86400, radius)
     made = 0
     now = datetime.now(UTC)
     for incident in incidents:
@@ -550,7 +573,8 @@ def split_incidents(engine: Engine, vectors: IssueVectors, model: str, today: da
         target = max(young)[1] if young else _earlier_split(engine, incident, radius, since)
         if target is not None and homes[target] == len(group):
             continue  # already a cluster of its own
-        if target is None and max(homes.values()) < INCIDENT_HOME_SHARE * len(group):
+        placed = [n for c, n in homes.items() if c is not None]
+        if target is None and placed and max(placed) < INCIDENT_HOME_SHARE * sum(placed):
             # this week's look-alikes from several clusters: chance resemblance among the many groups
             # searched every night, not a new problem arriving in the one place its reports land
             continue
@@ -568,7 +592,8 @@ def split_incidents(engine: Engine, vectors: IssueVectors, model: str, today: da
                           None)
         refresh_centroids(engine, vectors, model, {new_id, *(c for c in homes if c is not None)})
         made += target is None
-        log.info("gathered %d recent issues (from clusters %s) into cluster %s", len(group), dict(homes), new_id)
+        log.info("gathered %d recent issues of the last %d days (from clusters %s; %d earlier look-alikes, p=%.1e) "
+                 "into cluster %s", len(group), incident.span, dict(homes), incident.before, incident.p_value, new_id)
     return made
 
 
