@@ -18,7 +18,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 
 from miner import api
-from miner.app import current, uninstall
+from miner.app import MinerApp, current, uninstall
 from miner.logs import configure_logging
 from miner.runtime import access_policy, runtime
 
@@ -63,7 +63,7 @@ def _warm_up() -> None:
     _charts.warm_up()
 
 
-def _app_for_api() -> Any:
+def _app_for_api() -> MinerApp:
     return current() or runtime()
 
 

@@ -49,9 +49,10 @@ from miner.demo.server import DemoZendesk  # noqa: E402
 from miner.models import Cluster, Issue, Ticket  # noqa: E402
 from miner.sync import run_sync  # noqa: E402
 from miner.trends import typical_severity, update_trends  # noqa: E402
+from miner.vocabulary import Severity  # noqa: E402
 from miner.zendesk import ZendeskClient  # noqa: E402
 
-SEVERITIES = ("critical", "high", "medium", "low")
+SEVERITIES = Severity.values()
 INCIDENT = "ios_app_crash_on_clock_in"
 NOW = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
 
@@ -185,7 +186,7 @@ def report(replay: Replay, days: int, *, names: bool = False) -> None:
         if i.cluster_id in clusters and truth.get(i.id):
             true_mix[i.cluster_id][data.issues[truth[i.id]].severity] += 1
     true_critical = sum(typical_severity(dict(m)) == "critical" for m in true_mix.values()) / max(1, len(true_mix))
-    print(f"clusters by their typical severity: {dict(shown)}; critical: {critical_share:.0%} "
+    print(f"clusters by their typical severity: { {None if k is None else str(k): v for k, v in shown.items()} }; critical: {critical_share:.0%} "
           f"(the share that is true: {true_critical:.0%})")
 
     if names:

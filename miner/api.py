@@ -10,6 +10,8 @@ GET  /api/tasks/runs               run history (?limit=&offset=&kind=&status=)
 GET  /api/tasks/runs/{id}          one run
 GET  /api/health                   liveness for anyone; the details for those allowed to read
 
+The POST bodies are the parameters of the task registry (`miner.runs.registry`), validated there.
+
 Every endpoint answers `Authorization: Bearer <MINER_API_TOKEN>`. Without the token, GETs are answered only
 where the dashboard itself lets browsers in without signing in (local access, README "Access") and the
 request comes straight from this machine; POSTs always need the token (403 while none is configured).
@@ -27,7 +29,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -35,16 +36,21 @@ from starlette.routing import Route
 
 from miner import health
 from miner.access import AccessPolicy, Mode
+from miner.app import MinerApp
 from miner.config import Settings
 from miner.db import MAX_ID
-from miner.tasks import jobs, runs
-from miner.tasks.runner import Busy
+from miner.runs import history, registry
+from miner.runs.runner import Busy
+from miner.tasks import seed_worker_status
+from miner.vocabulary import RunKind, RunStatus, StartedBy
 
 log = logging.getLogger(__name__)
 
-AppProvider = Callable[[], Any]  # () -> miner.app.MinerApp
+AppProvider = Callable[[], MinerApp]
 AccessProvider = Callable[[Settings], AccessPolicy]
-MANUAL_KINDS = ("sync", "analyze", "pipeline")  # runs that call Zendesk or spend on Claude: rate-limited
+Handler = Callable[[Request, MinerApp], Awaitable[JSONResponse]]
+# The runs the API starts (POST /api/tasks/<kind>); they call Zendesk or spend on Claude: rate-limited.
+MANUAL_KINDS = (RunKind.SYNC, RunKind.ANALYZE, RunKind.PIPELINE)
 MAX_BODY = 64 * 1024
 
 
@@ -56,7 +62,7 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
     """The API's routes; `get_app` returns the process's started MinerApp, `access` its access policy
     (None: no local access, every request needs the token)."""
 
-    def endpoint(fn: Callable[..., Any], *, reader: bool = True) -> Callable[[Request], Awaitable[JSONResponse]]:
+    def endpoint(fn: Handler, *, reader: bool = True) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def handler(request: Request) -> JSONResponse:
             try:
                 app = get_app()
@@ -71,13 +77,13 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
 
         return handler
 
-    async def scheduler_status(request: Request, app: Any) -> JSONResponse:
+    async def scheduler_status(request: Request, app: MinerApp) -> JSONResponse:
         return JSONResponse(await run_in_threadpool(app.scheduler.job_status))
 
-    async def worker_status(request: Request, app: Any) -> JSONResponse:
-        return JSONResponse(await run_in_threadpool(app.worker.status))
+    async def worker_status(request: Request, app: MinerApp) -> JSONResponse:
+        return JSONResponse(seed_worker_status(await run_in_threadpool(app.worker.status)))
 
-    async def list_runs(request: Request, app: Any) -> JSONResponse:
+    async def list_runs(request: Request, app: MinerApp) -> JSONResponse:
         q = request.query_params
         limit, problem = whole_number(q.get("limit", "50"), "limit", 1, 500)
         if problem is not None:
@@ -86,25 +92,26 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
         if problem is not None:
             return problem
         kind, status = q.get("kind"), q.get("status")
-        if kind and kind not in runs.KINDS:
-            return error(422, f"unknown kind; one of {', '.join(runs.KINDS)}", field="kind")
-        if status and status not in runs.STATUSES:
-            return error(422, f"unknown status; one of {', '.join(runs.STATUSES)}", field="status")
-        found = await run_in_threadpool(runs.recent_runs, app.engine, limit=limit, offset=offset,
-                                        kind=kind, status=status)
+        if kind and kind not in RunKind.values():
+            return error(422, f"unknown kind; one of {', '.join(RunKind)}", field="kind")
+        if status and status not in RunStatus.values():
+            return error(422, f"unknown status; one of {', '.join(RunStatus)}", field="status")
+        found = await run_in_threadpool(history.recent_runs, app.engine, limit=limit, offset=offset,
+                                        kind=RunKind(kind) if kind else None,
+                                        status=RunStatus(status) if status else None)
         return JSONResponse([r.as_dict() for r in found])
 
-    async def get_run(request: Request, app: Any) -> JSONResponse:
+    async def get_run(request: Request, app: MinerApp) -> JSONResponse:
         text = request.path_params["run_id"]
         if not (text.isascii() and text.isdigit()):
             return error(422, "run id must be a whole number", field="run_id")
         run_id = int(text)
         if not 1 <= run_id <= MAX_ID:
             return error(404, f"no run #{run_id}")
-        run = await run_in_threadpool(runs.get_run, app.engine, run_id)
+        run = await run_in_threadpool(history.get_run, app.engine, run_id)
         return JSONResponse(run.as_dict()) if run else error(404, f"no run #{run_id}")
 
-    async def api_health(request: Request, app: Any) -> JSONResponse:
+    async def api_health(request: Request, app: MinerApp) -> JSONResponse:
         details = authorise_read(request, app.settings, access) is None
 
         def collect() -> tuple[int, dict[str, Any]]:
@@ -125,8 +132,10 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
         status, body = await run_in_threadpool(collect)
         return JSONResponse(body, status_code=status)
 
-    def trigger(kind: str) -> Callable[[Request, Any], Awaitable[JSONResponse]]:
-        async def start(request: Request, app: Any) -> JSONResponse:
+    def start_run(kind: RunKind) -> Handler:
+        spec = registry.spec(kind)
+
+        async def start(request: Request, app: MinerApp) -> JSONResponse:
             denied = authorise(request, app.settings)
             if denied is not None:
                 return denied
@@ -134,15 +143,14 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
             if problem is not None:
                 return problem
             try:
-                params = jobs.validate_params(kind, body).model_dump()
-            except jobs.BadParams as exc:
+                params = spec.validate(body)
+            except registry.BadParams as exc:
                 return error(422, str(exc), field=exc.field)
-            if kind in MANUAL_KINDS:
-                limited = await run_in_threadpool(rate_limited, app)
-                if limited is not None:
-                    return limited
+            limited = await run_in_threadpool(rate_limited, app)
+            if limited is not None:
+                return limited
             try:
-                run_id = await run_in_threadpool(app.worker.submit, kind, params, trigger="api")
+                run_id = await run_in_threadpool(app.worker.submit, kind, params, started_by=StartedBy.API)
             except Busy as exc:
                 running = exc.running.as_dict() if exc.running else None
                 return error(409, str(exc), running=running)
@@ -154,7 +162,7 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
 
         return start
 
-    async def cancel(request: Request, app: Any) -> JSONResponse:
+    async def cancel(request: Request, app: MinerApp) -> JSONResponse:
         denied = authorise(request, app.settings)
         if denied is not None:
             return denied
@@ -165,9 +173,8 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
     return [
         Route("/api/tasks/scheduler/status", endpoint(scheduler_status), methods=["GET"]),
         Route("/api/tasks/worker/status", endpoint(worker_status), methods=["GET"]),
-        Route("/api/tasks/sync", endpoint(trigger("sync"), reader=False), methods=["POST"]),
-        Route("/api/tasks/analyze", endpoint(trigger("analyze"), reader=False), methods=["POST"]),
-        Route("/api/tasks/pipeline", endpoint(trigger("pipeline"), reader=False), methods=["POST"]),
+        *(Route(f"/api/tasks/{kind}", endpoint(start_run(kind), reader=False), methods=["POST"])
+          for kind in MANUAL_KINDS),
         Route("/api/tasks/cancel", endpoint(cancel, reader=False), methods=["POST"]),
         Route("/api/tasks/runs", endpoint(list_runs), methods=["GET"]),
         Route("/api/tasks/runs/{run_id}", endpoint(get_run), methods=["GET"]),
@@ -243,19 +250,13 @@ async def read_json_object(request: Request) -> tuple[dict[str, Any], JSONRespon
     return body, None
 
 
-def rate_limited(app: Any) -> JSONResponse | None:
-    """At most MINER_MANUAL_RUNS_PER_HOUR API-triggered syncs, analyses and pipelines in any 60 minutes."""
+def rate_limited(app: MinerApp) -> JSONResponse | None:
+    """At most MINER_MANUAL_RUNS_PER_HOUR API-started syncs, analyses and pipelines in any 60 minutes."""
     limit = app.settings.manual_runs_per_hour
     if limit <= 0:
         return None
     since = datetime.now(UTC) - timedelta(hours=1)
-    t = runs.runs_t
-    with app.engine.connect() as conn:
-        started = conn.execute(
-            select(t.c.started_at).where(t.c.trigger == "api", t.c.kind.in_(MANUAL_KINDS),
-                                         t.c.started_at >= since, t.c.status != "skipped")
-            .order_by(t.c.started_at)
-        ).scalars().all()
+    started = history.start_times(app.engine, started_by=StartedBy.API, kinds=MANUAL_KINDS, since=since)
     if len(started) < limit:
         return None
     oldest = started[len(started) - limit]

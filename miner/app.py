@@ -3,23 +3,29 @@
 Exactly one `MinerApp` is installed per process (the dashboard makes it through
 `st.cache_resource`, the CLI's `scheduler` command and the seed API `miner.tasks.setup_scheduler()`
 make it directly). Everything else reaches shared state through it; there are no other mutable
-globals.
+globals. It sits at the top of the import graph: it imports the run machinery (`miner.runs`), which
+never imports it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from miner import db, health
 from miner.access import LoginThrottle
 from miner.config import Settings
-from miner.pipeline import Context
-from miner.tasks import runs
-from miner.tasks.runner import Runner
-from miner.tasks.scheduler import JOB_BY_ID, JobDef, SchedulerService
-from miner.tasks.worker import Worker
+from miner.progress import RunContext
+from miner.runs import history
+from miner.runs.runner import Runner
+from miner.runs.scheduler import SCHEDULE_BY_ID, ScheduleDef, SchedulerService
+from miner.runs.worker import Worker
+from miner.vocabulary import RunKind, StartedBy
+
+if TYPE_CHECKING:
+    from miner.demo.server import DemoZendesk
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +35,9 @@ class MinerApp:
         self.settings = settings
         self.engine = db.make_engine(settings.database_url)
         self.runner = Runner(self.engine)
-        self.worker = Worker(Context(settings, self.engine), self.runner)
+        self.worker = Worker(RunContext(settings, self.engine), self.runner)
         self.scheduler = SchedulerService(self.engine, timezone=settings.tz, run_job=self._run_job)
-        self.demo: Any = None  # miner.demo.server.DemoZendesk while in demo mode
+        self.demo: DemoZendesk | None = None  # while in demo mode
         self.login_throttle = LoginThrottle()  # dashboard password attempts, across browser sessions
         self.started = False
         self._lock = threading.Lock()
@@ -46,7 +52,7 @@ class MinerApp:
         with self._lock:
             if not self.started:
                 db.upgrade(self.engine)
-                recovered = runs.recover_stale_runs(self.engine, stale_after=self.runner.ttl)
+                recovered = history.recover_stale_runs(self.engine, stale_after=self.runner.ttl)
                 if recovered:
                     log.warning("marked %d stale run(s) as interrupted: %s", len(recovered), recovered)
                 if self.settings.effective_source == "demo":
@@ -72,22 +78,22 @@ class MinerApp:
         from miner.sync import demo_anchor
 
         self.demo = DemoZendesk(now=demo_anchor(self.engine), n_tickets=self.settings.demo_tickets).start()
-        self.worker.ctx = Context(self.settings, self.engine, demo_url=self.demo.url)
+        self.worker.ctx = RunContext(self.settings, self.engine, demo_url=self.demo.url)
 
     def reset_demo(self) -> None:
         """Demo mode only: wipe the data and serve a freshly generated dataset dated up to now."""
         from sqlalchemy import delete
 
         from miner.models import Base
+        from miner.runs.lease import RUN_LEASE, LeaseLock
+        from miner.runs.runner import Busy
         from miner.sync import demo_anchor
-        from miner.tasks.lease import LeaseLock
-        from miner.tasks.runner import RUN_LEASE, Busy
 
         if self.settings.effective_source != "demo":
             raise RuntimeError("reset_demo is only for demo mode")
         lease = LeaseLock(self.engine, RUN_LEASE)
         if not lease.acquire():
-            raise Busy(runs.running_run(self.engine))
+            raise Busy(history.running_run(self.engine))
         try:
             keep = {"leases", "schedules", "alembic_version"}
             with db.write_transaction(self.engine) as conn:
@@ -103,23 +109,25 @@ class MinerApp:
             lease.release()
 
     @property
-    def context(self) -> Context:
+    def context(self) -> RunContext:
         return self.worker.ctx
 
     # --- jobs ---------------------------------------------------------------------------------
-    def _run_job(self, job: JobDef, trigger: str) -> None:
-        if job.kind == "health_check":
+    def _run_job(self, schedule: ScheduleDef, started_by: StartedBy) -> None:
+        if schedule.kind is RunKind.HEALTH_CHECK:
             health.run_checks(self.settings, self.engine, self.context.demo_url)
         else:
-            self.worker.run_blocking(job.kind, dict(job.params), trigger=trigger, job_id=job.id)
+            self.worker.run_blocking(schedule.kind, dict(schedule.params), started_by=started_by,
+                                     job_id=schedule.id)
 
-    def run_job_now(self, job_id: str, trigger: str = "dashboard") -> int | None:
+    def run_job_now(self, job_id: str, started_by: StartedBy = StartedBy.DASHBOARD) -> int | None:
         """'Run now' for a scheduled job: in the background; returns the run id (None for checks)."""
-        job = JOB_BY_ID[job_id]
-        if job.kind == "health_check":
+        schedule = SCHEDULE_BY_ID[job_id]
+        if schedule.kind is RunKind.HEALTH_CHECK:
             health.run_checks(self.settings, self.engine, self.context.demo_url)
             return None
-        return self.worker.submit(job.kind, dict(job.params), trigger=trigger, job_id=job.id)
+        return self.worker.submit(schedule.kind, dict(schedule.params), started_by=started_by,
+                                  job_id=schedule.id)
 
 
 # --- the one process-wide instance ----------------------------------------------------------------
@@ -132,7 +140,7 @@ def current() -> MinerApp | None:
     return _current
 
 
-def get_app(factory: Any = None) -> MinerApp:
+def get_app(factory: Callable[[], MinerApp] | None = None) -> MinerApp:
     """The installed app, created (not started) on first use."""
     global _current
     with _current_lock:

@@ -26,11 +26,15 @@ from miner import db
 from miner.config import ConfigError, Settings
 from miner.errors import MinerError, describe
 from miner.logs import configure_logging
-from miner.progress import Progress, RunControl, StopSignal
+from miner.progress import Progress, RunContext, RunControl, StopSignal, TaskFn
+from miner.runs import history, registry
+from miner.vocabulary import RunKind, RunStatus, StartedBy
 
 log = logging.getLogger("miner.cli")
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_BUSY = 0, 1, 2, 3
+# Commands that start a run; their flags are the task registry's parameters.
+RUN_COMMANDS = (RunKind.SYNC, RunKind.ANALYZE, RunKind.CLUSTER, RunKind.TRENDS, RunKind.PIPELINE)
 
 
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -54,24 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    p = sub.add_parser("sync", help="pull new and changed tickets and comments from Zendesk")
-    p.add_argument("--backfill-days", type=bounded_int(0, 3650), metavar="N",
-                   help="also re-read the last N days (harmless; fills gaps)")
-
-    p = sub.add_parser("analyze", help="extract product issues from tickets not analysed yet")
-    p.add_argument("--batch-size", type=bounded_int(1, 100_000), default=None, metavar="N",
-                   help="tickets to analyse in this run (default: every ticket waiting)")
-
-    p = sub.add_parser("cluster", help="group issues into clusters (then refresh trends)")
-    p.add_argument("--full", action="store_true", help="re-cluster everything (ids are kept by overlap)")
-
-    p = sub.add_parser("trends", help="recompute daily figures and emerging clusters")
-    p.add_argument("--full", action="store_true", help="recompute every day, not only changed ones")
-
-    p = sub.add_parser("pipeline", help="sync, analyze, cluster and trends in one run")
-    p.add_argument("--backfill-days", type=bounded_int(0, 3650), metavar="N")
-    p.add_argument("--batch-size", type=bounded_int(1, 100_000), default=None, metavar="N",
-                   help="tickets to analyse (default: every ticket waiting)")
+    for kind in RUN_COMMANDS:
+        spec = registry.spec(kind)
+        p = sub.add_parser(kind, help=spec.help)
+        for param in spec.params:
+            if param.type is bool:
+                p.add_argument(param.flag, action="store_true", help=param.help)
+            else:
+                p.add_argument(param.flag, type=bounded_int(param.low, param.high), metavar="N",
+                               help=param.help)
 
     p = sub.add_parser("scheduler", help="run the scheduled jobs without the dashboard")
 
@@ -207,38 +202,11 @@ def cmd_db(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
     return EXIT_OK
 
 
-def cmd_sync(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
-    from miner.pipeline import Context, sync_task
-
-    params = {"backfill_days": args.backfill_days}
-    return _run(engine, "sync", sync_task(Context(settings, engine), backfill_days=args.backfill_days),
-                params)
-
-
-def cmd_analyze(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
-    from miner.pipeline import Context, analyze_task
-
-    return _run(engine, "analyze", analyze_task(Context(settings, engine), batch_size=args.batch_size),
-                {"batch_size": args.batch_size})
-
-
-def cmd_cluster(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
-    from miner.pipeline import Context, cluster_task
-
-    return _run(engine, "cluster", cluster_task(Context(settings, engine), full=args.full), {"full": args.full})
-
-
-def cmd_trends(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
-    from miner.pipeline import Context, trends_task
-
-    return _run(engine, "trends", trends_task(Context(settings, engine), full=args.full), {"full": args.full})
-
-
-def cmd_pipeline(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
-    from miner.pipeline import Context, pipeline_task
-
-    params = {"backfill_days": args.backfill_days, "batch_size": args.batch_size}
-    return _run(engine, "pipeline", pipeline_task(Context(settings, engine), **params), params)
+def cmd_run(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
+    """sync, analyze, cluster, trends, pipeline: one run in this process, under the run lease."""
+    spec = registry.spec(args.command)
+    params = spec.validate({param.name: getattr(args, param.name) for param in spec.params})
+    return _run(engine, spec, spec.task(RunContext(settings, engine), params), params)
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
@@ -281,11 +249,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings, engine: Engine) -> 
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Engine], int]] = {
-    "sync": cmd_sync,
-    "analyze": cmd_analyze,
-    "cluster": cmd_cluster,
-    "trends": cmd_trends,
-    "pipeline": cmd_pipeline,
+    **dict.fromkeys(RUN_COMMANDS, cmd_run),
     "scheduler": cmd_scheduler,
     "report": cmd_report,
     "status": cmd_status,
@@ -296,14 +260,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Engine], int]] = {
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _run(engine: Engine, kind: str, fn: Any, params: dict[str, Any]) -> int:
-    from miner.tasks.runner import Busy, Runner
+def _run(engine: Engine, spec: registry.TaskSpec, fn: TaskFn, params: dict[str, Any]) -> int:
+    from miner.runs.runner import Busy, Runner
 
+    kind = spec.kind
     printer = ProgressPrinter()
     control = RunControl(on_progress=printer)
     try:
         with StopOnSignals(on_stop=lambda stop: control.cancel(stop.reason)), printer.around_logging():
-            outcome = Runner(engine).execute(kind, fn, trigger="cli", params=params, control=control)
+            outcome = Runner(engine).execute(kind, fn, started_by=StartedBy.CLI, params=params, control=control,
+                                             exclusive=spec.exclusive)
     except Busy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
@@ -313,8 +279,9 @@ def _run(engine: Engine, kind: str, fn: Any, params: dict[str, Any]) -> int:
         print(f"error: {what} {stop.reason.status}: {stop.reason.message}", file=sys.stderr)
         return stop.exit_code
     printer.finish()
-    if outcome.status == "succeeded":
-        print(f"{kind} run #{outcome.run_id} succeeded: {summarise(outcome.result)}")
+    if outcome.status is RunStatus.SUCCEEDED:
+        summary = history.summarise(outcome.result) or "nothing to do"
+        print(f"{kind} run #{outcome.run_id} succeeded: {summary}")
         return EXIT_OK
     print(f"error: {kind} run #{outcome.run_id} {outcome.status}: {outcome.error}", file=sys.stderr)
     if outcome.exc_type is not None and issubclass(outcome.exc_type, configuration_errors()):
@@ -328,16 +295,6 @@ def configuration_errors() -> tuple[type[BaseException], ...]:
     from miner.zendesk import ZendeskConfigError
 
     return (ZendeskConfigError, ClaudeConfigError)
-
-
-def summarise(result: dict[str, Any]) -> str:
-    parts = []
-    for stage, figures in result.items():
-        if isinstance(figures, dict):
-            shown = ", ".join(f"{k}={v}" for k, v in figures.items()
-                              if isinstance(v, int | float) and not isinstance(v, bool) and v)
-            parts.append(f"{stage}: {shown or 'nothing to do'}")
-    return "; ".join(parts) or "done"
 
 
 class ProgressPrinter:

@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from miner.vocabulary import TriageStatus
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Naive-UTC storage, aware-UTC in Python."""
@@ -147,10 +149,10 @@ class TaskRun(Base):
     __tablename__ = "task_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
-    trigger: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # vocabulary.RunKind
+    trigger: Mapped[str] = mapped_column(String(16))  # who started it: vocabulary.StartedBy (`started_by` in code)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # vocabulary.RunStatus
     started_at: Mapped[datetime] = mapped_column(index=True)
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
@@ -185,7 +187,7 @@ class Schedule(Base):
     __tablename__ = "schedules"
 
     job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    trigger: Mapped[str] = mapped_column(String(16))  # "cron" | "interval"
+    trigger: Mapped[str] = mapped_column(String(16))  # vocabulary.ScheduleTrigger: "cron" | "interval"
     cron: Mapped[str | None] = mapped_column(String(64))  # "minute hour day month day_of_week"
     interval_seconds: Mapped[int | None] = mapped_column(Integer)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -344,7 +346,7 @@ class Cluster(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     centroid: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(String(96))
-    triage_status: Mapped[str] = mapped_column(String(16), default="new")
+    triage_status: Mapped[str] = mapped_column(String(16), default=TriageStatus.NEW)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # figures, refreshed by the trends step

@@ -8,31 +8,20 @@ failed or cancelled run still records what it did.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from miner.config import Settings
-from miner.progress import RunControl
+from miner.progress import RunContext, RunControl, TaskFn
 from miner.sync import SyncResult, open_zendesk, run_sync
-from miner.tasks.runner import TaskFn
+
+if TYPE_CHECKING:
+    from miner.clustering.naming import Namer
 
 log = logging.getLogger(__name__)
 
 DEMO_INITIAL_DAYS = 3650  # the demo dataset is finite: read all of it on the first sync
 
 
-@dataclass(frozen=True)
-class Context:
-    """What a task needs from its surroundings."""
-
-    settings: Settings
-    engine: Engine
-    demo_url: str | None = None  # a demo Zendesk that is already running (the dashboard's)
-
-
-def do_sync(ctx: Context, control: RunControl, result: dict[str, Any], *,
+def do_sync(ctx: RunContext, control: RunControl, result: dict[str, Any], *,
             backfill_days: int | None = None) -> None:
     initial = (
         ctx.settings.initial_sync_days
@@ -48,14 +37,14 @@ def do_sync(ctx: Context, control: RunControl, result: dict[str, Any], *,
         result["sync"] = figures.as_dict()  # kept even when the sync stopped half-way
 
 
-def sync_task(ctx: Context, *, backfill_days: int | None = None) -> TaskFn:
+def sync_task(ctx: RunContext, *, backfill_days: int | None = None) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         do_sync(ctx, control, result, backfill_days=backfill_days)
 
     return run
 
 
-def do_analyze(ctx: Context, control: RunControl, result: dict[str, Any], *,
+def do_analyze(ctx: RunContext, control: RunControl, result: dict[str, Any], *,
                batch_size: int | None = None) -> None:
     from miner.analysis.analyze import AnalyzeResult, analyze_pending, check_failure_rate
 
@@ -69,14 +58,14 @@ def do_analyze(ctx: Context, control: RunControl, result: dict[str, Any], *,
         result["llm_cost_usd"] = round(result.get("llm_cost_usd", 0.0) + figures.llm_cost_usd, 6)
 
 
-def analyze_task(ctx: Context, *, batch_size: int | None = None) -> TaskFn:
+def analyze_task(ctx: RunContext, *, batch_size: int | None = None) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         do_analyze(ctx, control, result, batch_size=batch_size)
 
     return run
 
 
-def make_namer(ctx: Context, run_id: int | None) -> Any:
+def make_namer(ctx: RunContext, run_id: int | None) -> Namer:
     from miner.clustering.naming import Namer
 
     settings = ctx.settings
@@ -92,7 +81,7 @@ def make_namer(ctx: Context, run_id: int | None) -> Any:
     return Namer(client, settings.claude_model, load_prices(settings.prices_path), run_id)
 
 
-def do_cluster(ctx: Context, control: RunControl, result: dict[str, Any], *, full: bool = False) -> None:
+def do_cluster(ctx: RunContext, control: RunControl, result: dict[str, Any], *, full: bool = False) -> None:
     from miner.analysis.taxonomy import load_taxonomy
     from miner.clustering.run import ClusterResult, run_clustering
 
@@ -105,7 +94,7 @@ def do_cluster(ctx: Context, control: RunControl, result: dict[str, Any], *, ful
         result["llm_cost_usd"] = round(result.get("llm_cost_usd", 0.0) + figures.llm_cost_usd, 6)
 
 
-def do_trends(ctx: Context, control: RunControl, result: dict[str, Any], *, full: bool = False) -> None:
+def do_trends(ctx: RunContext, control: RunControl, result: dict[str, Any], *, full: bool = False) -> None:
     from miner.trends import TrendsResult, update_trends
 
     figures = TrendsResult()
@@ -115,7 +104,7 @@ def do_trends(ctx: Context, control: RunControl, result: dict[str, Any], *, full
         result["trends"] = figures.as_dict()
 
 
-def cluster_task(ctx: Context, *, full: bool = False) -> TaskFn:
+def cluster_task(ctx: RunContext, *, full: bool = False) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         do_cluster(ctx, control, result, full=full)
         do_trends(ctx, control, result)
@@ -123,14 +112,14 @@ def cluster_task(ctx: Context, *, full: bool = False) -> TaskFn:
     return run
 
 
-def trends_task(ctx: Context, *, full: bool = False) -> TaskFn:
+def trends_task(ctx: RunContext, *, full: bool = False) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         do_trends(ctx, control, result, full=full)
 
     return run
 
 
-def pipeline_task(ctx: Context, *, backfill_days: int | None = None,
+def pipeline_task(ctx: RunContext, *, backfill_days: int | None = None,
                   batch_size: int | None = None) -> TaskFn:
     """sync -> analyze -> cluster -> trends."""
 
@@ -143,7 +132,7 @@ def pipeline_task(ctx: Context, *, backfill_days: int | None = None,
     return run
 
 
-def report_task(ctx: Context) -> TaskFn:
+def report_task(ctx: RunContext) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         from miner.reports import generate_weekly_report
 
@@ -153,7 +142,7 @@ def report_task(ctx: Context) -> TaskFn:
     return run
 
 
-def cleanup_task(ctx: Context) -> TaskFn:
+def cleanup_task(ctx: RunContext) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         from miner.reports import cleanup
 

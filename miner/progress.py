@@ -1,8 +1,13 @@
-"""Progress reporting and cooperative cancellation, shared by every long-running step.
+"""What a run hands its work: the run's context, progress reporting and cooperative cancellation.
 
-A `RunControl` is handed down from the worker (or the CLI) into sync, analysis and clustering. Those
-steps report `stage`/`done`/`total` through it and call `check()` between units of work; waits go
-through `sleep()` so that a cancel interrupts a long Retry-After immediately.
+A task function (`TaskFn`, built by `miner.pipeline` from a `RunContext`) is called with a
+`RunControl` (the cancel token and progress reporter) and a result dict. The control is handed down
+into sync, analysis and clustering: they report `stage`/`done`/`total` through it and call `check()`
+between units of work; waits go through `sleep()` so that a cancel interrupts a long Retry-After
+immediately.
+
+This module sits low: the work (`pipeline`, sync, analysis, ...) and the machinery that runs it
+(`miner.runs`) both import it, and it imports neither.
 """
 
 from __future__ import annotations
@@ -11,6 +16,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Engine
+
+from miner.config import Settings
+from miner.vocabulary import RunStatus
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a task needs from its surroundings."""
+
+    settings: Settings
+    engine: Engine
+    demo_url: str | None = None  # a demo Zendesk that is already running (the dashboard's)
 
 
 class Cancelled(Exception):
@@ -21,14 +41,14 @@ class Cancelled(Exception):
 class StopReason:
     """Why a run was asked to stop: the status it ends with and the message recorded for it."""
 
-    status: str  # "cancelled" (someone chose to stop it) or "interrupted" (it was stopped from outside)
+    status: RunStatus  # CANCELLED (someone chose to stop it) or INTERRUPTED (it was stopped from outside)
     message: str
 
 
-BY_REQUEST = StopReason("cancelled", "Cancelled by request; work committed so far is kept.")
-BY_SHUTDOWN = StopReason("interrupted", "Interrupted by shutdown; work committed so far is kept.")
+BY_REQUEST = StopReason(RunStatus.CANCELLED, "Cancelled by request; work committed so far is kept.")
+BY_SHUTDOWN = StopReason(RunStatus.INTERRUPTED, "Interrupted by shutdown; work committed so far is kept.")
 LEASE_LOST = StopReason(
-    "interrupted",
+    RunStatus.INTERRUPTED,
     "Interrupted: this run lost the run lease (its heartbeat did not reach the database in time); "
     "work committed so far is kept.",
 )
@@ -41,7 +61,7 @@ class StopSignal(BaseException):
         super().__init__(signal_name)
         self.signal_name = signal_name
         self.exit_code = exit_code  # 128 + the signal number, as shells report it
-        self.reason = StopReason("cancelled", f"Stopped by {signal_name}; work committed so far is kept.")
+        self.reason = StopReason(RunStatus.CANCELLED, f"Stopped by {signal_name}; work committed so far is kept.")
 
 
 @dataclass(frozen=True)
@@ -133,3 +153,8 @@ class RunControl:
             progress = self._progress
         if self._on_progress is not None:
             self._on_progress(progress)
+
+
+TaskFn = Callable[[RunControl, dict[str, Any]], None]
+"""A run's work: `fn(control, result)` reports through `control` and fills `result` with figures as it
+goes, so a failed or cancelled run still records what it did."""

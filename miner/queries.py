@@ -28,9 +28,7 @@ from miner.models import (
     TicketAnalysis,
 )
 from miner.trends import critical_share, customer_key, typical_severity
-
-SEVERITY_ORDER = ["critical", "high", "medium", "low"]
-TRIAGE_STATUSES = ["new", "reviewing", "planned", "fixed", "wont_fix"]
+from miner.vocabulary import Severity
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ def overview_figures(engine: Engine, period: Period) -> dict[str, Any]:
         return {
             "tickets": int(tickets), "issues": int(sum(by_sev.values())),
             "tickets_with_issues": int(with_issues),
-            "critical": int(by_sev.get("critical", 0)), "high": int(by_sev.get("high", 0)),
+            "critical": int(by_sev.get(Severity.CRITICAL, 0)), "high": int(by_sev.get(Severity.HIGH, 0)),
         }
 
     span = timedelta(days=period.days)

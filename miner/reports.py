@@ -123,7 +123,7 @@ def cleanup(engine: Engine, retention_days: int, purge_deleted_after_days: int |
     period; purge the content of tickets deleted more than `purge_deleted_after_days` ago."""
     from miner import quarantine
     from miner.purge import purge_deleted
-    from miner.tasks.runs import prune_runs
+    from miner.runs.history import prune_runs
 
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=retention_days)

@@ -8,8 +8,8 @@ from sqlalchemy import Engine, func, select
 
 from miner.config import Settings, mask_url_password
 from miner.models import Comment, Organization, Ticket
+from miner.runs import history
 from miner.sync import EVENTS_STREAM, TICKETS_STREAM, read_state
-from miner.tasks import runs
 
 
 def data_counts(engine: Engine) -> dict[str, int]:
@@ -49,7 +49,7 @@ def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
     from miner import quarantine
     from miner.analysis.store import analysis_counts
 
-    running = runs.running_run(engine)
+    running = history.running_run(engine)
     held = quarantine.entries(engine, limit=50)
     return {
         "source": settings.effective_source,
@@ -64,5 +64,5 @@ def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
                         for e in held],
         },
         "running": running.as_dict() if running else None,
-        "recent_runs": [run.as_dict() for run in runs.recent_runs(engine, limit=10)],
+        "recent_runs": [run.as_dict() for run in history.recent_runs(engine, limit=10)],
     }

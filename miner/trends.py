@@ -36,6 +36,7 @@ from miner.models import (
     Ticket,
 )
 from miner.progress import RunControl
+from miner.vocabulary import Severity
 
 log = logging.getLogger(__name__)
 
@@ -301,18 +302,16 @@ def _as_aware(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-SEVERITY_SCALE = ("low", "medium", "high", "critical")  # mildest first
-
-
-def typical_severity(mix: dict[str, int] | None) -> str | None:
+def typical_severity(mix: dict[str, int] | None) -> Severity | None:
     """A cluster's severity as the dashboard shows it: that of its median member (not the worst one, which
     nearly every large cluster has somewhere)."""
-    counts = [int((mix or {}).get(level, 0)) for level in SEVERITY_SCALE]
+    mildest_first = list(reversed(Severity))
+    counts = [int((mix or {}).get(level, 0)) for level in mildest_first]
     total = sum(counts)
     if not total:
         return None
     running = 0
-    for level, count in zip(SEVERITY_SCALE, counts, strict=True):
+    for level, count in zip(mildest_first, counts, strict=True):
         running += count
         if 2 * running >= total:
             return level
@@ -322,7 +321,7 @@ def typical_severity(mix: dict[str, int] | None) -> str | None:
 def critical_share(mix: dict[str, int] | None) -> float:
     """Share of a cluster's issues that are critical, shown beside its typical severity."""
     total = sum(int(v) for v in (mix or {}).values())
-    return int((mix or {}).get("critical", 0)) / total if total else 0.0
+    return int((mix or {}).get(Severity.CRITICAL, 0)) / total if total else 0.0
 
 
 def detect_emerging(*, first_seen: datetime | None, today: date, last7: int, baseline: int,

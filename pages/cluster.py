@@ -8,11 +8,11 @@ from miner.analysis.taxonomy import load_taxonomy
 from miner.clustering import edits
 from miner.db import parse_id
 from miner.trends import critical_share, typical_severity
+from miner.vocabulary import Severity, TriageStatus
 from pages.ui.access import signed_in_user
 from pages.ui.charts import daily_bars, line, severity_donut
 from pages.ui.notices import backlog_notice
 from pages.ui.shared import (
-    TRIAGE_LABELS,
     app,
     code_span,
     current_period,
@@ -38,7 +38,7 @@ if not choices:
     st.info("No clusters yet. Run the full pipeline from *Operations* first.")
     st.stop()
 
-backlog_notice(user, running=miner.worker.status()["is_running"])
+backlog_notice(user, running=miner.worker.status().is_running)
 ids = [cid for cid, _ in choices]
 names = dict(choices)
 wanted = st.query_params.get("id")
@@ -64,10 +64,10 @@ if cluster is None:
 area = (load_taxonomy(miner.settings.taxonomy_path).label(cluster["category"], cluster["subcategory"])
         if cluster["category"] else "uncategorised")
 badges = [f":blue-badge[{area}]",  # taxonomy labels: the operator's own text
-          f":gray-badge[{TRIAGE_LABELS.get(cluster['triage_status'], cluster['triage_status'])}]"]
+          f":gray-badge[{TriageStatus.label_of(cluster['triage_status'])}]"]
 severity = typical_severity(cluster["severity_mix"])
 if severity:
-    colour = {"critical": "red", "high": "orange", "medium": "gray", "low": "gray"}[severity]
+    colour = {Severity.CRITICAL: "red", Severity.HIGH: "orange"}.get(severity, "gray")
     badges.append(f":{colour}-badge[typically {severity} · {critical_share(cluster['severity_mix']):.0%} critical]")
 if cluster["emerging"]:
     badges.append(":orange-badge[:material/trending_up: emerging]")
@@ -111,13 +111,13 @@ if not quotes.empty:
 left, right = st.columns([3, 2])
 with right:
     st.markdown("#### Triage")
-    statuses = list(edits.TRIAGE_STATUSES)
+    statuses = TriageStatus.values()
     status = st.selectbox("Status", statuses, index=statuses.index(cluster["triage_status"]),
-                          format_func=TRIAGE_LABELS.get, key=f"status_{cid}")
+                          format_func=TriageStatus.label_of, key=f"status_{cid}")
     if status != cluster["triage_status"]:
         edits.set_status(miner.engine, cid, status, author=author)
         refresh_data()
-        st.toast(f"Status set to {TRIAGE_LABELS[status]}")
+        st.toast(f"Status set to {TriageStatus.label_of(status)}")
         st.rerun()
     with st.form(f"note_{cid}", clear_on_submit=True):
         body = st.text_area("Add a note", max_chars=edits.MAX_NOTE, placeholder="e.g. JIRA-4821, fix in 3.14")

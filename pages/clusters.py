@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from miner.queries import SEVERITY_ORDER, TRIAGE_STATUSES
+from miner.vocabulary import Severity, TriageStatus
 from pages.ui.access import signed_in_user
 from pages.ui.notices import backlog_notice
-from pages.ui.shared import TRIAGE_LABELS, app, category_label, current_period, fmt_week_change, query
+from pages.ui.shared import app, category_label, current_period, fmt_week_change, query
 
 miner = app()
 user = signed_in_user(miner)
@@ -15,7 +15,7 @@ period = current_period()
 st.title("Clusters")
 st.caption(f"Tickets and customers counted in {period.start:%b %d} - {period.end:%b %d, %Y} (the sidebar's "
            "period); the last 7 days and their change against the 7 before, whatever the period.")
-backlog_notice(user, running=miner.worker.status()["is_running"])
+backlog_notice(user, running=miner.worker.status().is_running)
 
 # What a PM reads first fits 1,024 px; the rest is a click away.
 OPTIONAL_COLUMNS = {"id": "ID", "category": "Category", "critical_share": "Critical share",
@@ -31,9 +31,9 @@ with st.container(border=True):
     text = f1.text_input("Name contains", placeholder="e.g. android", key="cl_text")
     categories = f2.multiselect("Category", sorted(table["category"].dropna().unique(), key=category_label),
                                 format_func=category_label, key="cl_cat")
-    severities = f3.multiselect("Severity", SEVERITY_ORDER, key="cl_sev",
+    severities = f3.multiselect("Severity", Severity.values(), key="cl_sev",
                                 help="A cluster's typical severity: that of its median issue")
-    statuses = f4.multiselect("Triage status", list(TRIAGE_STATUSES), format_func=TRIAGE_LABELS.get, key="cl_status")
+    statuses = f4.multiselect("Triage status", TriageStatus.values(), format_func=TriageStatus.label_of, key="cl_status")
     g1, g2, g3, g4 = st.columns([2, 2, 2, 2])
     active_only = g1.toggle("Active only", key="cl_active", help="At least one ticket in the last 14 days")
     emerging_only = g2.toggle("Emerging only", key="cl_emerging")
@@ -68,7 +68,7 @@ columns = ["name", "period_tickets", "period_customers", "count_7d", "week_chang
            *(c for c in OPTIONAL_COLUMNS if c in extra)]
 shown = view.copy()
 shown["week_change"] = [fmt_week_change(a, b) for a, b in zip(shown["count_7d"], shown["count_prev_7d"], strict=True)]
-shown["triage_status"] = shown["triage_status"].map(TRIAGE_LABELS)
+shown["triage_status"] = shown["triage_status"].map(TriageStatus.label_of)
 shown["category"] = [category_label(c, s) for c, s in zip(shown["category"], shown["subcategory"], strict=True)]
 shown["critical_share"] = 100 * shown["critical_share"]
 shown = shown[columns]

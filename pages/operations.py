@@ -8,11 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from miner import health, quarantine, reports
-from miner.tasks import runs
-from miner.tasks.scheduler import ScheduleError
+from miner.runs import history
+from miner.runs.scheduler import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, ScheduleError
+from miner.vocabulary import RunKind, RunStatus, ScheduleTrigger
 from pages.ui.access import signed_in_user
 from pages.ui.shared import app, fmt_ago, fmt_dt, fmt_duration, query, refresh_data, show_text
-from pages.ui.widgets import KIND_LABELS, live_progress, run_details, start_run
+from pages.ui.widgets import live_progress, param_inputs, run_details, start_run
 
 miner = app()
 user = signed_in_user(miner)
@@ -30,83 +31,56 @@ if user.is_admin:
     all_help = f"0 = every ticket waiting for analysis ({waiting:,} now)" + (
         ", within MINER_RUN_BUDGET_USD" if miner.settings.run_budget_usd else "")
     c1, c2, c3 = st.columns(3)
+    backfill_help = "0 = only what changed since the last sync. Re-reading is harmless."
     with c1.form("sync_form", border=True):
         st.markdown("**Sync** from Zendesk")
-        backfill = st.number_input("Also re-read the last N days", min_value=0, max_value=3650, value=0, step=1,
-                                   help="0 = only what changed since the last sync. Re-reading is harmless.")
+        params = param_inputs(RunKind.SYNC, help={"backfill_days": backfill_help})
         if st.form_submit_button("Sync", icon=":material/sync:", width="stretch"):
-            start_run("sync", {"backfill_days": int(backfill) or None})
+            start_run(RunKind.SYNC, params)
     with c2.form("analyze_form", border=True):
         st.markdown(f"**Analyze** new tickets ({'Claude' if miner.settings.effective_analyzer == 'claude' else 'offline'})")
-        batch = st.number_input("Tickets in this run", min_value=0, max_value=100_000, value=0, step=100,
-                                help=all_help)
+        params = param_inputs(RunKind.ANALYZE, help={"batch_size": all_help})
         if st.form_submit_button("Analyze", icon=":material/psychology:", width="stretch"):
-            start_run("analyze", {"batch_size": int(batch) or None})
+            start_run(RunKind.ANALYZE, params)
     with c3.form("pipeline_form", border=True):
         st.markdown("**Full pipeline**: sync, analyze, cluster, trends")
-        p_backfill = st.number_input("Re-read days", min_value=0, max_value=3650, value=0, step=1)
-        p_batch = st.number_input("Tickets to analyse", min_value=0, max_value=100_000, value=0, step=100,
-                                  help=all_help)
+        params = param_inputs(RunKind.PIPELINE, help={"backfill_days": backfill_help, "batch_size": all_help})
         if st.form_submit_button("Run full pipeline", type="primary", icon=":material/rocket_launch:",
                                  width="stretch"):
-            start_run("pipeline", {"backfill_days": int(p_backfill) or None, "batch_size": int(p_batch) or None})
+            start_run(RunKind.PIPELINE, params)
     with st.expander("More: cluster, trends"):
         d1, d2, _ = st.columns([1, 1, 3])
         if d1.button("Cluster + trends", width="stretch"):
-            start_run("cluster")
+            start_run(RunKind.CLUSTER)
         if d2.button("Trends only", width="stretch"):
-            start_run("trends")
+            start_run(RunKind.TRENDS)
 else:
     st.info("You can watch runs here; only admins (MINER_ADMINS) can start them.")
 
 # --- run history --------------------------------------------------------------------------------
 st.markdown("#### Run history")
 f1, f2, _ = st.columns([2, 2, 4])
-kind = f1.selectbox("Kind", ["all", *runs.KINDS], format_func=lambda k: "All kinds" if k == "all" else KIND_LABELS.get(k, k))
-status = f2.selectbox("Status", ["all", *runs.STATUSES], format_func=lambda s: "Any status" if s == "all" else s)
-history = runs.recent_runs(miner.engine, limit=100, kind=None if kind == "all" else kind,
-                           status=None if status == "all" else status)
+kind = f1.selectbox("Kind", ["all", *RunKind.values()],
+                    format_func=lambda k: "All kinds" if k == "all" else RunKind.label_of(k))
+status = f2.selectbox("Status", ["all", *RunStatus.values()], format_func=lambda s: "Any status" if s == "all" else s)
+runs = history.recent_runs(miner.engine, limit=100, kind=None if kind == "all" else RunKind(kind),
+                           status=None if status == "all" else RunStatus(status))
 
-
-def figures(result: dict | None) -> str:
-    if not result:
-        return ""
-    parts = []
-    sync = result.get("sync") or {}
-    if sync:
-        parts.append(f"sync {sync.get('tickets_new', 0)}+{sync.get('tickets_updated', 0)} tickets, "
-                     f"{sync.get('comments', 0)} comments"
-                     + (f", {sync['quarantined']} quarantined" if sync.get("quarantined") else ""))
-    analyze = result.get("analyze") or {}
-    if analyze:
-        parts.append(f"{analyze.get('analyzed', 0)} analysed, {analyze.get('issues', 0)} issues")
-    cluster = result.get("cluster") or {}
-    if cluster:
-        parts.append(f"{cluster.get('clusters', 0)} clusters (+{cluster.get('new_clusters', 0)})")
-    trends = result.get("trends") or {}
-    if trends:
-        parts.append(f"{trends.get('emerging', 0)} emerging")
-    cleanup = result.get("cleanup") or {}
-    if cleanup.get("tickets_purged"):
-        parts.append(f"content of {cleanup['tickets_purged']} deleted tickets purged")
-    return "; ".join(parts)
-
-
-if not history:
+if not runs:
     st.caption("No runs match." if kind != "all" or status != "all" else "Nothing has run yet.")
 else:
     frame = pd.DataFrame([{
-        "run": r.id, "status": r.status, "kind": KIND_LABELS.get(r.kind, r.kind),
-        "trigger": r.trigger, "started": r.started_at, "duration": fmt_duration(r.duration_seconds),
-        "figures": figures(r.result), "cost": r.llm_cost_usd, "error": r.error or "",
-    } for r in history])
+        "run": r.id, "status": r.status, "kind": r.kind.label,
+        "started_by": r.started_by, "started": r.started_at, "duration": fmt_duration(r.duration_seconds),
+        "figures": r.summary, "cost": r.llm_cost_usd, "error": r.error or "",
+    } for r in runs])
     picked = st.dataframe(
         frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key="run_history",
         column_config={"run": st.column_config.NumberColumn("Run", format="%d", width="small"),
                        "status": st.column_config.TextColumn("Status", width="small"),
                        "kind": st.column_config.TextColumn("Kind", width="small"),
-                       "trigger": st.column_config.TextColumn("Started by", width="small"),
+                       "started_by": st.column_config.TextColumn("Started by", width="small"),
                        "duration": st.column_config.TextColumn("Duration", width="small"),
                        "started": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
                        "cost": st.column_config.NumberColumn("LLM cost", format="$%.4f"),
@@ -115,10 +89,10 @@ else:
     )
     rows = picked.selection.rows if picked and picked.selection else []
     if rows:
-        run = history[rows[0]]
+        run = runs[rows[0]]
         with st.container(border=True):
-            st.markdown(f"**Run #{run.id}** · {KIND_LABELS.get(run.kind, run.kind)} · {run.status} · "
-                        f"{run.trigger} · started {fmt_dt(run.started_at)}")
+            st.markdown(f"**Run #{run.id}** · {run.kind.label} · {run.status} · "
+                        f"{run.started_by} · started {fmt_dt(run.started_at)}")
             if run.error:
                 st.error("This run did not succeed:")
                 show_text(run.error)
@@ -172,15 +146,16 @@ for job in miner.scheduler.job_status():
                 start_run(job["kind"], job_id=job["id"])
             with z.popover("Edit schedule", width="stretch"):
                 with st.form(f"edit_{job['id']}"):
-                    mode = st.radio("Trigger", ["cron", "interval"], horizontal=True,
+                    mode = st.radio("Trigger", ScheduleTrigger.values(), horizontal=True,
                                     index=0 if job["cron"] else 1)
                     cron = st.text_input("Cron (minute hour day month weekday)", value=job["cron"] or "0 2 * * *",
                                          help=f"In {miner.settings.timezone}. Example: '30 1 * * mon-fri'.")
-                    minutes = st.number_input("Every N minutes", min_value=1, max_value=44640,
+                    minutes = st.number_input("Every N minutes", min_value=MIN_INTERVAL_SECONDS // 60,
+                                              max_value=MAX_INTERVAL_SECONDS // 60,
                                               value=max(1, (job["interval_seconds"] or 3600) // 60))
                     if st.form_submit_button("Save"):
                         try:
-                            if mode == "cron":
+                            if mode == ScheduleTrigger.CRON:
                                 miner.scheduler.update_schedule(job["id"], cron=cron, by=author)
                             else:
                                 miner.scheduler.update_schedule(job["id"], interval_seconds=int(minutes) * 60, by=author)

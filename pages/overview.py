@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from miner.tasks import runs
+from miner.runs import history
+from miner.vocabulary import RunKind, TriageStatus
 from pages.ui.access import signed_in_user
 from pages.ui.charts import rising_bars, severity_by_category, stacked_area
 from pages.ui.notices import backlog_notice
 from pages.ui.shared import (
-    TRIAGE_LABELS,
     app,
     category_label,
     code_span,
@@ -57,19 +57,19 @@ if not counts["issues"]:
             st.markdown(f"Connected to {code_span(miner.settings.zendesk_public_url)}. {stored} Run the full "
                         "pipeline to sync, analyse and cluster them; the nightly schedule keeps them fresh afterwards.")
             label = "Run the full pipeline"
-        if status["is_running"]:
+        if status.is_running:
             live_progress(allow_cancel=user.is_admin)
         elif user.is_admin:
             clicked = st.button(label, type="primary", icon=":material/rocket_launch:")
-            if clicked and start_run("pipeline", {}) is not None:  # every ticket: no partial first figures
+            if clicked and start_run(RunKind.PIPELINE, {}) is not None:  # every ticket: no partial first figures
                 st.rerun()
         else:
             st.info("Ask an admin to run the pipeline.")
     st.stop()
 
-if status["is_running"]:
+if status.is_running:
     live_progress(allow_cancel=False)
-backlog_notice(user, running=status["is_running"])
+backlog_notice(user, running=status.is_running)
 
 figures = query("overview_figures", period)
 cur, prev, covered = figures["current"], figures["previous"], figures["previous_covered"]
@@ -123,7 +123,7 @@ else:
     top = table.head(10).copy()
     top.insert(0, "rank", range(1, len(top) + 1))
     top["week_change"] = [fmt_week_change(a, b) for a, b in zip(top["count_7d"], top["count_prev_7d"], strict=True)]
-    top["triage_status"] = top["triage_status"].map(TRIAGE_LABELS)
+    top["triage_status"] = top["triage_status"].map(TriageStatus.label_of)
     top = top[["rank", "name", "period_tickets", "period_customers", "count_7d", "week_change", "severity",
                "triage_status"]]
     st.dataframe(
@@ -161,7 +161,7 @@ with right:
         mix["category"] = mix["category"].map(category_label)
         st.plotly_chart(severity_by_category(mix), width="stretch")
 
-last_pipeline = runs.last_finished(miner.engine, "pipeline")
+last_pipeline = history.last_finished(miner.engine, RunKind.PIPELINE)
 daily = next((j for j in miner.scheduler.job_status() if j["id"] == "daily_sync"), None)
 parts = []
 if last_pipeline is not None:

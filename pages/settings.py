@@ -8,7 +8,7 @@ import streamlit as st
 from miner import health
 from miner.analysis.pricing import load_prices
 from miner.analysis.taxonomy import load_taxonomy
-from miner.tasks.runner import Busy
+from miner.runs.runner import Busy
 from pages.ui.access import require_admin, signed_in_user
 from pages.ui.shared import app, code_span, refresh_data, show_text
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from miner.db import parse_id
-from miner.queries import SEVERITY_ORDER, TicketFilter, export_issues
+from miner.queries import TicketFilter, export_issues
+from miner.vocabulary import Severity
 from pages.ui.access import signed_in_user
 from pages.ui.shared import (
     ANALYSIS_STATES,
@@ -37,7 +38,7 @@ with st.container(border=True):
                         placeholder="e.g. calendar, 10452")
     categories = b.multiselect("Issue category", query("categories_in_use"), format_func=category_label,
                                key="tk_cat")
-    severities = c.multiselect("Issue severity", SEVERITY_ORDER, key="tk_sev")
+    severities = c.multiselect("Issue severity", Severity.values(), key="tk_sev")
     d, e, _ = st.columns([2, 2, 3])
     statuses = d.multiselect("Ticket status", ["new", "open", "pending", "hold", "solved", "closed"], key="tk_status")
     which = e.radio("Show", ["All", "With issues", "Without issues"], horizontal=True, key="tk_which")

@@ -20,10 +20,10 @@ from miner.config import DEFAULT_TAXONOMY, Settings
 from miner.demo.dataset import generate_dataset
 from miner.demo.server import DemoZendesk
 from miner.models import AnalysisBatch, Issue, LLMCall, TicketAnalysis
-from miner.pipeline import Context, analyze_task, pipeline_task
-from miner.progress import Cancelled, RunControl
+from miner.pipeline import analyze_task, pipeline_task
+from miner.progress import Cancelled, RunContext, RunControl
+from miner.runs.runner import Runner
 from miner.sync import run_sync
-from miner.tasks.runner import Runner
 from miner.zendesk import ZendeskClient
 from tests.fakes.fake_anthropic import FakeAnthropic
 
@@ -185,8 +185,8 @@ def test_budget_stops_the_run_cleanly(synced: Engine, sqlite_url: str, fake) -> 
 def test_a_run_where_most_tickets_fail_analysis_fails(synced: Engine, sqlite_url: str, fake) -> None:
     fake.fail_next(10_000, 400, message="This request is malformed")
     settings = claude_settings(sqlite_url, fake, MINER_ANALYZE_CONCURRENCY="1")
-    outcome = Runner(synced).execute("analyze", analyze_task(Context(settings, synced), batch_size=5),
-                                     trigger="cli")
+    outcome = Runner(synced).execute("analyze", analyze_task(RunContext(settings, synced), batch_size=5),
+                                     started_by="cli")
     assert outcome.status == "failed"
     assert outcome.error == (
         "analysis failed for 5 of 5 tickets (100%), above MINER_ANALYZE_MAX_FAILURE_RATE (50%); most common "
@@ -198,8 +198,8 @@ def test_a_run_where_most_tickets_fail_analysis_fails(synced: Engine, sqlite_url
 def test_failures_within_the_threshold_leave_the_run_succeeded(synced: Engine, sqlite_url: str, fake) -> None:
     fake.fail_next(2, 400)
     settings = claude_settings(sqlite_url, fake, MINER_ANALYZE_CONCURRENCY="1")
-    outcome = Runner(synced).execute("analyze", analyze_task(Context(settings, synced), batch_size=5),
-                                     trigger="cli")
+    outcome = Runner(synced).execute("analyze", analyze_task(RunContext(settings, synced), batch_size=5),
+                                     started_by="cli")
     assert outcome.status == "succeeded" and outcome.result["analyze"]["failed"] == 2
 
 
@@ -207,8 +207,8 @@ def test_a_failing_analysis_fails_the_pipeline_before_clustering(synced: Engine,
     fake.fail_next(10_000, 400)
     settings = claude_settings(sqlite_url, fake, MINER_ANALYZE_CONCURRENCY="1", MINER_SOURCE="demo",
                                MINER_DEMO_TICKETS="100")
-    outcome = Runner(synced).execute("pipeline", pipeline_task(Context(settings, synced), batch_size=5),
-                                     trigger="cli")
+    outcome = Runner(synced).execute("pipeline", pipeline_task(RunContext(settings, synced), batch_size=5),
+                                     started_by="cli")
     assert outcome.status == "failed" and "MINER_ANALYZE_MAX_FAILURE_RATE" in outcome.error
     assert "cluster" not in outcome.result
 

@@ -18,8 +18,8 @@ from miner.config import Settings
 from miner.demo.dataset import generate_dataset
 from miner.demo.server import DemoZendesk
 from miner.models import HealthCheck
-from miner.pipeline import Context
-from miner.tasks import runs
+from miner.progress import RunContext
+from miner.runs import history
 
 TOKEN = "s3cret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -38,7 +38,7 @@ def make_app(sqlite_url: str, dataset, **env: str) -> tuple[MinerApp, DemoZendes
     miner = MinerApp(settings)
     demo = DemoZendesk(dataset).start()
     miner.start(scheduler=False)
-    miner.worker.ctx = Context(settings, miner.engine, demo_url=demo.url)  # a small, controllable demo
+    miner.worker.ctx = RunContext(settings, miner.engine, demo_url=demo.url)  # a small, controllable demo
     return miner, demo
 
 
@@ -286,7 +286,7 @@ async def test_a_body_over_64_kb_is_refused_while_it_is_read(served) -> None:
     declared = TestClient(server(miner)).post("/api/tasks/sync", content=b"{}",
                                               headers={**AUTH, "Content-Length": str(10**9)})
     assert declared.status_code == 413
-    assert runs.recent_runs(miner.engine) == []
+    assert history.recent_runs(miner.engine) == []
 
 
 def test_deeply_nested_json_is_a_422(served) -> None:

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import text
 
 from miner import db
-from miner.cli import ProgressPrinter
+from miner.cli import RUN_COMMANDS, ProgressPrinter, parse
 from miner.config import ConfigError, Settings
 from miner.progress import Progress
-from miner.tasks.lease import LeaseLock
-from miner.tasks.runner import RUN_LEASE
+from miner.runs import history, registry
+from miner.runs.lease import RUN_LEASE, LeaseLock
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,6 +105,20 @@ def test_an_unknown_flag_shows_the_commands_own_usage(command: str, tmp_path: Pa
     assert out.returncode == 2
     assert out.stderr.startswith(f"usage: python -m miner {command} [-h]")
     assert f"python -m miner {command}: error: unrecognized arguments: --bogus" in out.stderr
+
+
+@pytest.mark.parametrize("kind", RUN_COMMANDS)
+def test_run_commands_take_the_task_registrys_parameters_within_its_bounds(
+        kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for param in registry.spec(kind).params:
+        if param.type is bool:
+            assert getattr(parse([kind, param.flag]), param.name) is True
+            continue
+        assert getattr(parse([kind, param.flag, str(param.high)]), param.name) == param.high
+        with pytest.raises(SystemExit) as exited:
+            parse([kind, param.flag, str(param.high + 1)])
+        assert exited.value.code == 2
+        assert f"must be between {param.low} and {param.high}" in capsys.readouterr().err
 
 
 class _Terminal(io.StringIO):
@@ -199,6 +213,8 @@ def test_demo_pipeline_from_the_command_line(database_url: str) -> None:
     assert (status["data"]["tickets_live"], status["data"]["tickets_deleted"]) == (live, deleted)
     assert live > 350 and deleted > 0 and status["analysis"]["issues"] > 100
     assert status["recent_runs"][0]["status"] == "succeeded"
+    summary = history.summarise(status["recent_runs"][0]["result"])  # the run history's one line
+    assert summary and f"pipeline run #1 succeeded: {summary}" in out.stdout
 
 
 def test_another_run_in_progress_exits_3(database_url: str) -> None:

@@ -15,7 +15,8 @@ from miner.clustering.embeddings import get_embedder
 from miner.clustering.run import _create_cluster, run_clustering
 from miner.clustering.vectors import representation
 from miner.models import Cluster, ClusterEvent, ClusterNote, Issue, LLMCall
-from miner.pipeline import Context, make_namer
+from miner.pipeline import make_namer
+from miner.progress import RunContext
 from tests.fakes.fake_anthropic import FakeAnthropic
 from tests.test_analysis import claude_settings
 from tests.test_incidents import CRASH, STALE, TODAY, add_issue, at
@@ -111,7 +112,7 @@ def test_an_ambiguous_pair_is_put_to_claude_and_its_answer_decides(
             return {"same_problem": same, "reason": "Both describe the app showing an outdated schedule."}
 
         fake.responder = responder
-        ctx = Context(settings=claude_settings(sqlite_url, fake), engine=sqlite_engine)
+        ctx = RunContext(settings=claude_settings(sqlite_url, fake), engine=sqlite_engine)
         result = run_clustering(sqlite_engine, today=TODAY, namer=make_namer(ctx, None))
 
     assert result.merge_questions == 1 and result.merged == int(same)
@@ -127,7 +128,7 @@ def test_an_ambiguous_pair_is_put_to_claude_and_its_answer_decides(
     if not same:  # a "no" is remembered: the next run does not ask again
         with FakeAnthropic() as fake:
             fake.responder = responder
-            ctx = Context(settings=claude_settings(sqlite_url, fake), engine=sqlite_engine)
+            ctx = RunContext(settings=claude_settings(sqlite_url, fake), engine=sqlite_engine)
             again = run_clustering(sqlite_engine, today=TODAY, namer=make_namer(ctx, None))
         assert again.merge_questions == 0 and len(asked) == 1
 

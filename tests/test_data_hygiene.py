@@ -18,8 +18,8 @@ from miner.config import ConfigError, Settings
 from miner.demo.dataset import generate_dataset
 from miner.demo.server import DemoZendesk
 from miner.models import Comment, Issue, IssueEmbedding, SyncQuarantine, Ticket
-from miner.pipeline import Context, cleanup_task
-from miner.progress import RunControl
+from miner.pipeline import cleanup_task
+from miner.progress import RunContext, RunControl
 from miner.reports import cleanup
 from miner.sync import run_sync
 from miner.zendesk import ZendeskClient
@@ -156,7 +156,7 @@ def test_monthly_cleanup_job_purges_with_the_configured_delay(engine: Engine, ze
     with engine.connect() as conn:
         deleted = conn.execute(select(func.count()).select_from(Ticket).where(Ticket.status == "deleted")).scalar()
     result: dict = {}
-    cleanup_task(Context(settings, engine))(RunControl(), result)
+    cleanup_task(RunContext(settings, engine))(RunControl(), result)
     assert result["cleanup"]["tickets_purged"] == deleted  # deleted 40 and 5 days ago: older than 3 days
     assert content(engine, old)["purged"] and content(engine, recent)["purged"]
 

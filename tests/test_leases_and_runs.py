@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import Engine, update
 
 from miner.progress import Cancelled, RunControl
-from miner.tasks import runs
-from miner.tasks.lease import HOST, LeaseLock, holder_is_dead, leases_t, new_holder, process_start_time
-from miner.tasks.runner import Busy, Runner
+from miner.runs import history
+from miner.runs.lease import HOST, LeaseLock, holder_is_dead, leases_t, new_holder, process_start_time
+from miner.runs.runner import Busy, Runner
 
 
 def test_only_one_holder_at_a_time(engine: Engine) -> None:
@@ -126,14 +126,14 @@ def test_runner_records_success_failure_and_cancel(engine: Engine) -> None:
         control.cancel()
         control.check()
 
-    outcomes = [runner.execute("sync", fn, trigger="cli") for fn in (ok, broken, cancelled)]
+    outcomes = [runner.execute("sync", fn, started_by="cli") for fn in (ok, broken, cancelled)]
     assert [o.status for o in outcomes] == ["succeeded", "failed", "cancelled"]
-    history = {r.id: r for r in runs.recent_runs(engine)}
-    assert history[outcomes[0].run_id].result == {"figures": {"done": 2}}
-    assert history[outcomes[0].run_id].done == 2
-    assert history[outcomes[1].run_id].error == "ValueError: boom"
-    assert history[outcomes[1].run_id].result == {"partial": 1}
-    assert runs.running_run(engine) is None
+    recorded = {r.id: r for r in history.recent_runs(engine)}
+    assert recorded[outcomes[0].run_id].result == {"figures": {"done": 2}}
+    assert recorded[outcomes[0].run_id].done == 2
+    assert recorded[outcomes[1].run_id].error == "ValueError: boom"
+    assert recorded[outcomes[1].run_id].result == {"partial": 1}
+    assert history.running_run(engine) is None
     assert LeaseLock(engine, "run").acquire()  # every outcome released the lease
 
 
@@ -145,11 +145,11 @@ def test_second_run_is_refused_while_one_runs(engine: Engine) -> None:
         started.set()
         release.wait(10)
 
-    thread = threading.Thread(target=runner.execute, args=("pipeline", slow), kwargs={"trigger": "api"})
+    thread = threading.Thread(target=runner.execute, args=("pipeline", slow), kwargs={"started_by": "api"})
     thread.start()
     assert started.wait(10)
     with pytest.raises(Busy, match=r"pipeline run .* is already running"):
-        runner.execute("sync", lambda c, r: None, trigger="dashboard")
+        runner.execute("sync", lambda c, r: None, started_by="dashboard")
     release.set()
     thread.join()
 
@@ -164,11 +164,11 @@ def test_cancel_request_reaches_a_run_through_the_database(engine: Engine) -> No
             control.sleep(0.05)
 
     holder: list = []
-    thread = threading.Thread(target=lambda: holder.append(runner.execute("sync", loop, trigger="api")))
+    thread = threading.Thread(target=lambda: holder.append(runner.execute("sync", loop, started_by="api")))
     thread.start()
     assert started.wait(10)
-    running = runs.running_run(engine)
-    assert running is not None and runs.request_cancel(engine, running.id)
+    running = history.running_run(engine)
+    assert running is not None and history.request_cancel(engine, running.id)
     thread.join(10)
     assert holder[0].status == "cancelled"
 
@@ -176,12 +176,12 @@ def test_cancel_request_reaches_a_run_through_the_database(engine: Engine) -> No
 KILLED_RUN = textwrap.dedent("""
     import os, sys, time
     from miner import db
-    from miner.tasks.runner import Runner
+    from miner.runs.runner import Runner
     engine = db.make_script_engine(sys.argv[1])
     def work(control, result):
         print("started", flush=True)
         time.sleep(60)
-    Runner(engine, beat_interval=0.2).execute("pipeline", work, trigger="cli")
+    Runner(engine, beat_interval=0.2).execute("pipeline", work, started_by="cli")
 """)
 
 
@@ -191,18 +191,18 @@ def test_sigkilled_run_becomes_interrupted_and_a_new_run_can_start(engine: Engin
     assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
     proc.kill()
     proc.wait()
-    (stuck,) = runs.recent_runs(engine, status="running")  # the process died without a word
-    outcome = Runner(engine).execute("sync", lambda c, r: None, trigger="cli")
+    (stuck,) = history.recent_runs(engine, status="running")  # the process died without a word
+    outcome = Runner(engine).execute("sync", lambda c, r: None, started_by="cli")
     assert outcome.status == "succeeded"
-    assert runs.get_run(engine, stuck.id).status == "interrupted"
+    assert history.get_run(engine, stuck.id).status == "interrupted"
 
 
 def test_stale_heartbeat_from_another_host_is_interrupted(engine: Engine) -> None:
-    run_id = runs.start_run(engine, "sync", "schedule", {}, holder="far-away:1:1:x")
+    run_id = history.start_run(engine, "sync", "schedule", {}, holder="far-away:1:1:x")
     with engine.begin() as conn:
-        conn.execute(update(runs.runs_t).values(heartbeat_at=datetime.now(UTC) - timedelta(minutes=5)))
-    assert runs.recover_stale_runs(engine, stale_after=60) == [run_id]
-    assert runs.get_run(engine, run_id).status == "interrupted"
+        conn.execute(update(history.runs_t).values(heartbeat_at=datetime.now(UTC) - timedelta(minutes=5)))
+    assert history.recover_stale_runs(engine, stale_after=60) == [run_id]
+    assert history.get_run(engine, run_id).status == "interrupted"
 
 
 def test_cancelled_raises_inside_sleep() -> None:

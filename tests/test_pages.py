@@ -48,7 +48,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinerApp]:
     """An app whose database holds the demo pipeline's results."""
     db_url = f"sqlite:///{tmp_path_factory.mktemp('pages') / 'miner.db'}"
     for miner in installed(make_app(db_url)):
-        outcome = miner.worker.run_blocking("pipeline", {"batch_size": 5000}, trigger="cli")
+        outcome = miner.worker.run_blocking("pipeline", {"batch_size": 5000}, started_by="cli")
         assert outcome is not None and outcome.status == "succeeded", outcome
         with miner.engine.begin() as conn:
             ticket = conn.execute(select(Ticket.__table__).where(Ticket.status != "deleted")).first()
@@ -319,7 +319,7 @@ def test_ticket_text_is_shown_as_the_characters_it_is_made_of(loaded: MinerApp, 
 def test_operations_shows_the_running_run_then_its_outcome(loaded: MinerApp) -> None:
     gate = loaded.demo.faults.hold()
     try:
-        run_id = loaded.worker.submit("sync", {"backfill_days": 30}, trigger="dashboard")
+        run_id = loaded.worker.submit("sync", {"backfill_days": 30}, started_by="dashboard")
         assert gate.wait_until_held()  # the run is going, and stays where it is while we look
         at = page("operations")
         bar = at.get("progress")
@@ -445,10 +445,10 @@ def test_weekly_report_is_labelled_as_its_file_is(loaded: MinerApp) -> None:
 def test_a_busy_worker_names_the_running_run_in_good_english() -> None:
     from datetime import UTC, datetime
 
-    from miner.tasks.runner import Busy
+    from miner.runs.runner import Busy
 
     class Running:
-        id, kind, stage, total, done, trigger = 7, "analyze", None, None, 0, "dashboard"
+        id, kind, stage, total, done, started_by = 7, "analyze", None, None, 0, "dashboard"
         started_at = datetime(2026, 12, 1, tzinfo=UTC)
 
     assert str(Busy(Running())).startswith("An analyze run (#7")  # type: ignore[arg-type]

@@ -13,8 +13,8 @@ from pages.ui.shared import refresh_data
 def test_a_partly_analysed_sync_says_so_and_finishes_in_one_click(tmp_path: Path) -> None:
     for miner in installed(make_app(f"sqlite:///{tmp_path / 'partial.db'}")):
         # as after cancelling a pipeline during its analysis: tickets synced, few analysed, no trends yet
-        assert miner.worker.run_blocking("sync", {}, trigger="cli").status == "succeeded"
-        assert miner.worker.run_blocking("analyze", {"batch_size": 50}, trigger="cli").status == "succeeded"
+        assert miner.worker.run_blocking("sync", {}, started_by="cli").status == "succeeded"
+        assert miner.worker.run_blocking("analyze", {"batch_size": 50}, started_by="cli").status == "succeeded"
         at = page()
         synced = int(at.metric[0].value.replace(",", ""))
         assert synced > 0  # tickets of the period, counted before any trends run

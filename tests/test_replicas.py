@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, select, update
 
 from miner import db
 from miner.models import Lease, TaskRun
-from miner.tasks.scheduler import JOBS, ensure_default_schedules, schedules_t
+from miner.runs.scheduler import SCHEDULES, ensure_default_schedules, schedules_t
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -35,7 +35,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 90, what: str = "co
 
 SCHEDULER_REPLICA = textwrap.dedent("""
     import os, sys
-    from miner.tasks import scheduler
+    from miner.runs import scheduler
     scheduler.MIN_INTERVAL_SECONDS = 1  # the test schedules a job every 2 s
     from miner.app import MinerApp
     from miner.config import Settings
@@ -114,7 +114,7 @@ REPLICA = textwrap.dedent("""
     app = MinerApp(settings).start(scheduler=True)
     print("leader" if app.scheduler.is_leader else "follower", flush=True)
     sys.stdin.readline()  # both replicas fire the nightly job at the same moment
-    outcome = app.worker.run_blocking("pipeline", {}, trigger="schedule", job_id="daily_sync")
+    outcome = app.worker.run_blocking("pipeline", {}, started_by="schedule", job_id="daily_sync")
     print("ran" if outcome else "skipped", flush=True)
     print(len(app.scheduler.job_status()), flush=True)
     app.stop()
@@ -135,7 +135,7 @@ def test_two_replicas_firing_the_pipeline_at_once_run_it_once(pg_url: str) -> No
     assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
     lines = [out.split() for out, _ in outputs]
     assert sorted(line[0] for line in lines) == ["ran", "skipped"]
-    assert [line[1] for line in lines] == [str(len(JOBS))] * 2  # both show the same jobs
+    assert [line[1] for line in lines] == [str(len(SCHEDULES))] * 2  # both show the same jobs
 
     engine = create_engine(pg_url)
     with engine.connect() as conn:

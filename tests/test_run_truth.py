@@ -22,11 +22,11 @@ from miner import zendesk as zendesk_module
 from miner.config import Settings
 from miner.demo.dataset import DemoDataset, generate_dataset
 from miner.demo.server import DemoZendesk
-from miner.pipeline import Context
-from miner.tasks import runs
-from miner.tasks.lease import read_lease
-from miner.tasks.runner import RUN_LEASE, Runner
-from miner.tasks.worker import Worker
+from miner.progress import RunContext
+from miner.runs import history
+from miner.runs.lease import RUN_LEASE, read_lease
+from miner.runs.runner import Runner
+from miner.runs.worker import Worker
 from miner.zendesk import ZendeskClient, ZendeskUnavailable
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def cli_status(database_url: str) -> dict:
 
 def worker_for(engine: Engine, database_url: str, demo_url: str | None = None) -> Worker:
     settings = Settings.load(env={"DATABASE_URL": database_url}, secrets_file=False)
-    return Worker(Context(settings, engine, demo_url=demo_url), Runner(engine, beat_interval=0.05))
+    return Worker(RunContext(settings, engine, demo_url=demo_url), Runner(engine, beat_interval=0.05))
 
 
 # --- a killed run reads as interrupted at once ------------------------------------------------------
@@ -79,7 +79,7 @@ def killed_cli_run(engine: Engine, database_url: str, held_zendesk: DemoZendesk)
     proc = start_cli_sync(database_url, held_zendesk)
     proc.kill()
     proc.communicate()
-    (run,) = runs.recent_runs(engine, status="running")  # what the dead process left behind
+    (run,) = history.recent_runs(engine, status="running")  # what the dead process left behind
     return run.id
 
 
@@ -95,22 +95,22 @@ def test_status_command_shows_a_sigkilled_run_as_interrupted_at_once(database_ur
 def test_worker_status_shows_a_sigkilled_run_as_interrupted_at_once(engine: Engine, database_url: str,
                                                                    killed_cli_run: int) -> None:
     status = worker_for(engine, database_url).status()
-    assert status["is_running"] is False
-    assert (status["run_id"], status["status"]) == (killed_cli_run, "interrupted")
+    assert status.is_running is False
+    assert (status.run_id, status.status) == (killed_cli_run, "interrupted")
     assert read_lease(engine, RUN_LEASE).holder is None  # and the next run may start
 
 
 def test_another_hosts_run_is_running_until_its_heartbeat_is_older_than_the_ttl(engine: Engine,
                                                                                 database_url: str) -> None:
-    run_id = runs.start_run(engine, "sync", "schedule", {}, holder="far-away:4242:123.45:x")
+    run_id = history.start_run(engine, "sync", "schedule", {}, holder="far-away:4242:123.45:x")
     worker = worker_for(engine, database_url)
-    assert worker.status()["is_running"] is True  # another host: its process cannot be checked
+    assert worker.status().is_running is True  # another host: its process cannot be checked
     with engine.begin() as conn:
-        conn.execute(update(runs.runs_t).values(
-            heartbeat_at=datetime.now(UTC) - timedelta(seconds=runs.STALE_AFTER + 1)))
+        conn.execute(update(history.runs_t).values(
+            heartbeat_at=datetime.now(UTC) - timedelta(seconds=history.STALE_AFTER + 1)))
     status = worker.status()
-    assert status["is_running"] is False and status["status"] == "interrupted"
-    assert "No heartbeat" in runs.get_run(engine, run_id).error
+    assert status.is_running is False and status.status == "interrupted"
+    assert "No heartbeat" in history.get_run(engine, run_id).error
 
 
 # --- SIGTERM and Ctrl+C -----------------------------------------------------------------------------
@@ -128,7 +128,7 @@ def test_a_signalled_cli_run_is_cancelled_releases_the_lease_and_exits_with_one_
     assert "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: sync run #1 cancelled: Stopped by {named}; work committed so far is kept."]
-    run = runs.get_run(engine, 1)
+    run = history.get_run(engine, 1)
     assert run.status == "cancelled" and run.error == f"Stopped by {named}; work committed so far is kept."
     assert read_lease(engine, RUN_LEASE).holder is None
 
@@ -157,7 +157,7 @@ def test_sigterm_during_analysis_keeps_the_answers_already_in_flight(sqlite_engi
                             .where(TicketAnalysis.state == "done")).scalar_one()
         calls = conn.execute(select(func.count()).select_from(LLMCall)).scalar_one()
     assert done == calls == fake.stats.messages_ok >= 3  # every answer paid for is stored
-    assert runs.get_run(sqlite_engine, 1).status == "cancelled"
+    assert history.get_run(sqlite_engine, 1).status == "cancelled"
 
 
 # --- the dashboard's shutdown -----------------------------------------------------------------------
@@ -166,12 +166,12 @@ def test_sigterm_during_analysis_keeps_the_answers_already_in_flight(sqlite_engi
 def test_shutdown_records_its_runs_as_interrupted_not_cancelled(engine: Engine, database_url: str,
                                                                  held_zendesk: DemoZendesk) -> None:
     worker = worker_for(engine, database_url, demo_url=held_zendesk.url)
-    run_id = worker.submit("sync", {}, trigger="dashboard")
+    run_id = worker.submit("sync", {}, started_by="dashboard")
     assert held_zendesk.faults.gate is not None and held_zendesk.faults.gate.wait_until_held(timeout=30)
     worker.shutdown(timeout=0)  # asks the run to stop; the run notices once its request returns
     held_zendesk.faults.clear()
     assert worker.wait(30)
-    run = runs.get_run(engine, run_id)
+    run = history.get_run(engine, run_id)
     assert (run.status, run.error) == ("interrupted", "Interrupted by shutdown; work committed so far is kept.")
 
 

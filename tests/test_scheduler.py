@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import Engine
 
-from miner.tasks.scheduler import JOBS, ScheduleError, SchedulerService
+from miner.runs.scheduler import SCHEDULES, ScheduleError, SchedulerService
 
 START = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 
@@ -57,7 +57,7 @@ def service(sqlite_engine: Engine, clock) -> SchedulerService:
 
 def test_five_jobs_with_next_run_times(service: SchedulerService) -> None:
     jobs = {j["id"]: j for j in service.job_status()}
-    assert set(jobs) == {job.id for job in JOBS}
+    assert set(jobs) == {job.id for job in SCHEDULES}
     assert jobs["daily_sync"]["name"] == "Daily Zendesk Sync"
     assert jobs["daily_sync"]["next_run"] == "2026-11-28T02:00:00+00:00"
     assert jobs["weekly_report"]["next_run"] == "2026-11-30T09:00:00+00:00"  # next Monday

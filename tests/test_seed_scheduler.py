@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from miner.app import current
-from miner.tasks import get_job_status, setup_scheduler, shutdown_scheduler
+from miner.tasks import get_job_status, seed_worker_status, setup_scheduler, shutdown_scheduler
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ async def test_scheduler_status(scheduler):
 
 # --- the documented contract, on a database of its own -------------------------------------------
 
-SEED_JOBS = {  # id -> name; the seed names the first two and lists the other three as additional jobs
+SEED_SCHEDULES = {  # id -> name; the seed names the first two and lists the other three as additional jobs
     "daily_sync": "Daily Zendesk Sync",
     "hourly_trends": "Hourly Trends Update",
     "health_check": "Health Check",
@@ -48,7 +48,7 @@ async def fresh_scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 async def test_jobs_have_the_seed_ids_names_iso_next_runs_and_trigger_text(fresh_scheduler) -> None:
     now = datetime.now(UTC)
     jobs = {job["id"]: job for job in get_job_status()}
-    assert {job_id: job["name"] for job_id, job in jobs.items()} == SEED_JOBS
+    assert {job_id: job["name"] for job_id, job in jobs.items()} == SEED_SCHEDULES
     for job in jobs.values():
         next_run = datetime.fromisoformat(job["next_run"])  # ISO 8601, with its offset
         assert next_run.tzinfo is not None and next_run > now - timedelta(seconds=5)
@@ -65,14 +65,14 @@ async def test_jobs_have_the_seed_ids_names_iso_next_runs_and_trigger_text(fresh
 async def test_worker_status_has_the_seed_fields_before_and_after_a_run(fresh_scheduler) -> None:
     app = current()
     assert app is not None
-    before = app.worker.status()
+    before = seed_worker_status(app.worker.status())
     assert {key: before[key] for key in SEED_STATUS_FIELDS} == {
         "status": "idle", "progress": "No runs yet", "is_running": False, "started_at": None,
         "completed_at": None, "last_result": None, "last_error": None,
     }
-    outcome = app.worker.run_blocking("trends", {}, trigger="api")
+    outcome = app.worker.run_blocking("trends", {}, started_by="api")
     assert outcome is not None and outcome.status == "succeeded"
-    after = app.worker.status()
+    after = seed_worker_status(app.worker.status())
     assert after["status"] == "completed" and after["is_running"] is False and after["last_error"] is None
     assert after["progress"] == "trends completed"
     started, completed = (datetime.fromisoformat(after[key]) for key in ("started_at", "completed_at"))

@@ -17,6 +17,7 @@ from miner.analysis.redact import Redactor
 from miner.analysis.schema import ExtractedIssue, TicketResult
 from miner.analysis.taxonomy import PhraseMatcher, Taxonomy, tokenize
 from miner.analysis.ticket_text import TicketForAnalysis
+from miner.vocabulary import Severity
 
 MODEL = "offline-rules"
 PROMPT_VERSION = "offline-2026.11"
@@ -235,13 +236,13 @@ class OfflineAnalyzer:
         for s in members:  # this problem's own sentences: another problem's urgency is not this one's
             for k, v in s.severities.items():
                 totals[k] += v
-        base = "low" if issue_type in ("feature_request", "documentation_gap") else (usual or "medium")
-        if totals.get("critical", 0) >= 1.0:
-            return "critical"
-        if totals.get("low", 0) >= 1.0:
-            return "low"
-        if totals.get("high", 0) >= 1.0 and base in ("medium", "low"):
-            return "high"
+        base = Severity.LOW if issue_type in ("feature_request", "documentation_gap") else Severity(usual or Severity.MEDIUM)
+        if totals.get(Severity.CRITICAL, 0) >= 1.0:
+            return Severity.CRITICAL
+        if totals.get(Severity.LOW, 0) >= 1.0:
+            return Severity.LOW
+        if totals.get(Severity.HIGH, 0) >= 1.0 and base in (Severity.MEDIUM, Severity.LOW):
+            return Severity.HIGH
         return base
 
     def _reason(self, sentences: list[_Sentence]) -> str:

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from miner.analysis.taxonomy import ISSUE_TYPES, SEVERITIES, Taxonomy
+from miner.analysis.taxonomy import ISSUE_TYPES, Taxonomy
+from miner.vocabulary import Severity
 
 SCHEMA_VERSION = 1
 MAX_ISSUES_PER_TICKET = 5
@@ -63,7 +64,7 @@ def dedupe_issues(issues: list[ExtractedIssue]) -> list[ExtractedIssue]:
             kept.append(issue)
             continue
         better = issue if issue.confidence > twin.confidence else twin
-        severity = min(twin.severity, issue.severity, key=SEVERITIES.index)
+        severity = Severity.most_severe(twin.severity, issue.severity).value
         kept[kept.index(twin)] = dataclasses.replace(better, severity=severity)
     return kept
 
@@ -141,8 +142,8 @@ def validate_output(data: dict[str, Any], taxonomy: Taxonomy, ticket_text: str) 
         issue_type, severity = raw.get("issue_type"), raw.get("severity")
         if issue_type not in ISSUE_TYPES:
             raise InvalidOutput(f"{where}.issue_type: {issue_type!r} not one of {ISSUE_TYPES}")
-        if severity not in SEVERITIES:
-            raise InvalidOutput(f"{where}.severity: {severity!r} not one of {SEVERITIES}")
+        if severity not in Severity.values():
+            raise InvalidOutput(f"{where}.severity: {severity!r} not one of {Severity.values()}")
         summary = normalise_space(str(raw.get("summary", "")))
         if not 8 <= len(summary) <= 200:
             raise InvalidOutput(f"{where}.summary: must be one line of 8-200 characters")
@@ -182,7 +183,7 @@ def _output_model(pair_keys: tuple[str, ...], reason_keys: tuple[str, ...]) -> t
         __config__=ConfigDict(extra="forbid"),
         category=(pairs, Field(description="category.subcategory key from the taxonomy")),
         issue_type=(Literal[ISSUE_TYPES], ...),  # type: ignore[valid-type,arg-type]
-        severity=(Literal[SEVERITIES], ...),  # type: ignore[valid-type,arg-type]
+        severity=(Literal[Severity.values()], ...),  # type: ignore[valid-type,arg-type]
         summary=(str, Field(description="one line naming the product problem, not the customer")),
         detail=(str, Field(description="one or two sentences of specifics: where, when, devices, versions")),
         representative_quote=(str, Field(description="a short verbatim quote from the ticket")),

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from miner.errors import MinerError
+from miner.vocabulary import Severity
 
 ISSUE_TYPES = ("bug", "friction", "ux_confusion", "feature_request", "documentation_gap", "data_issue")
-SEVERITIES = ("critical", "high", "medium", "low")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
@@ -225,9 +225,9 @@ def load_taxonomy(path: Path) -> Taxonomy:
                 if not KEY.match(skey):
                     raise TaxonomyError(f"[categories.{ckey}.subcategories.{skey}]: bad key")
                 severity = sbody.get("severity")
-                if severity is not None and severity not in SEVERITIES:
+                if severity is not None and severity not in Severity.values():
                     raise TaxonomyError(f"[categories.{ckey}.subcategories.{skey}] severity must be one of "
-                                        f"{', '.join(SEVERITIES)}")
+                                        f"{', '.join(Severity.values())}")
                 subs[skey] = Subcategory(
                     skey, str(sbody.get("label", skey)),
                     tuple(phrase(k) for k in sbody.get("keywords", [])), severity,
@@ -246,8 +246,8 @@ def load_taxonomy(path: Path) -> Taxonomy:
         if unknown:
             raise TaxonomyError(f"[issue_types]: unknown types {sorted(unknown)}; allowed: {ISSUE_TYPES}")
         severities = _cues(data.get("severities", {}), "severities")
-        if set(severities) - set(SEVERITIES):
-            raise TaxonomyError(f"[severities]: allowed keys are {SEVERITIES}")
+        if set(severities) - set(Severity.values()):
+            raise TaxonomyError(f"[severities]: allowed keys are {Severity.values()}")
         non_issue = _cues(data.get("non_issue", {}), "non_issue")
         if "other" not in non_issue:
             non_issue["other"] = CueSet("other", "Other", ())

@@ -16,15 +16,13 @@ from sqlalchemy.engine import Connection
 from miner import db
 from miner.errors import MinerError
 from miner.models import Cluster, ClusterEvent, ClusterNote, Issue
+from miner.vocabulary import TriageStatus
 
 clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
 issues_t: Table = Issue.__table__  # type: ignore[assignment]
 events_t: Table = ClusterEvent.__table__  # type: ignore[assignment]
 notes_t: Table = ClusterNote.__table__  # type: ignore[assignment]
 
-TRIAGE_STATUSES = ("new", "reviewing", "planned", "fixed", "wont_fix")
-TRIAGE_LABELS = {"new": "New", "reviewing": "Reviewing", "planned": "Planned", "fixed": "Fixed",
-                 "wont_fix": "Won't fix"}
 MAX_NAME = 120
 MAX_NOTE = 5000
 
@@ -73,8 +71,9 @@ def set_name_pinned(engine: Engine, cluster_id: int, pinned: bool, *, author: st
 
 
 def set_status(engine: Engine, cluster_id: int, status: str, *, author: str | None = None) -> None:
-    if status not in TRIAGE_STATUSES:
-        raise EditError(f"status: must be one of {', '.join(TRIAGE_STATUSES)}")
+    if status not in TriageStatus.values():
+        raise EditError(f"status: must be one of {', '.join(TriageStatus)}")
+    status = TriageStatus(status)
     with db.write_transaction(engine) as conn:
         row = _live(conn, cluster_id)
         if row.triage_status == status:
@@ -186,8 +185,7 @@ def describe_event(action: str, detail: dict[str, Any] | None) -> str:
             if d.get("seen_before") else ""),
         "rename": f"Renamed from “{d.get('from')}” to “{d.get('to')}”" + (" and pinned" if d.get("pinned") else ""),
         "pin": "Name pinned", "unpin": "Name unpinned",
-        "status": f"Status: {TRIAGE_LABELS.get(str(d.get('from')), d.get('from'))} → "
-                  f"{TRIAGE_LABELS.get(str(d.get('to')), d.get('to'))}",
+        "status": f"Status: {TriageStatus.label_of(d.get('from'))} → {TriageStatus.label_of(d.get('to'))}",
         "note": "Note added",
         "merge": f"#{d.get('merged')} “{d.get('merged_name')}” merged in ({n('issues', 'issue')}){reason}",
         "merged_into": f"Merged into #{d.get('target')} “{d.get('target_name')}”{reason}",

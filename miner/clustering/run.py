@@ -38,6 +38,7 @@ from miner.clustering.naming import Namer, dominant_labels
 from miner.clustering.vectors import IssueVectors, embed_missing, representation, unit
 from miner.models import Cluster, ClusterEvent, Issue, Ticket
 from miner.progress import RunControl
+from miner.vocabulary import TriageStatus
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +282,7 @@ def _create_cluster(conn: Any, name: str, centre: np.ndarray, size: int, model: 
     cid = int(conn.execute(insert(clusters_t).values(
         name=name[:120], summary=None, name_source="offline", name_pinned=False, named_size=0, seen_before=seen_before,
         retired=False, size=size, centroid=centre.astype(np.float32).tobytes(), embedding_model=model,
-        triage_status="new", created_at=now, updated_at=now, issue_count=0, ticket_count=0,
+        triage_status=TriageStatus.NEW, created_at=now, updated_at=now, issue_count=0, ticket_count=0,
         customer_count=0, count_7d=0, count_prev_7d=0, active=False, emerging=False, severity_mix={},
     )).inserted_primary_key[0])
     log_event(conn, cid, "created", {"size": size, **({"seen_before": seen_before.isoformat()} if seen_before else {})},

@@ -12,9 +12,10 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from miner.queries import SEVERITY_ORDER
+from miner.vocabulary import Severity
 
-SEVERITY_COLORS = {"critical": "#B91C1C", "high": "#EA580C", "medium": "#CA8A04", "low": "#65A30D"}
+SEVERITY_COLORS = {Severity.CRITICAL: "#B91C1C", Severity.HIGH: "#EA580C", Severity.MEDIUM: "#CA8A04",
+                   Severity.LOW: "#65A30D"}
 PALETTE = ("#4F46E5", "#0EA5E9", "#10B981", "#F59E0B", "#EF4444", "#8B5CF6", "#EC4899", "#14B8A6",
            "#64748B", "#84CC16")
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
@@ -80,7 +81,7 @@ def rising_bars(df: pd.DataFrame) -> go.Figure:
 def severity_by_category(df: pd.DataFrame) -> go.Figure:
     """Stacked horizontal bars; `df` has category, severity, issues."""
     traces = []
-    for severity in SEVERITY_ORDER:
+    for severity in Severity.values():
         part = df[df["severity"] == severity]
         if part.empty:
             continue
@@ -91,7 +92,7 @@ def severity_by_category(df: pd.DataFrame) -> go.Figure:
 
 
 def severity_donut(mix: Mapping[str, int]) -> go.Figure | None:
-    severities = [s for s in SEVERITY_ORDER if mix.get(s)]
+    severities = [s for s in Severity.values() if mix.get(s)]
     if not severities:
         return None
     trace = {"type": "pie", "hole": 0.5, "sort": False, "direction": "clockwise", "labels": severities,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from miner.trends import MAX_UNANALYSED_SHARE
+from miner.vocabulary import RunKind
 from pages.ui.access import User
 from pages.ui.shared import query
 from pages.ui.widgets import start_run
@@ -28,7 +29,7 @@ def backlog_notice(user: User, *, running: bool) -> int:
             clicked = st.button(f"Analyse the {pending:,} waiting tickets", icon=":material/play_arrow:",
                                 key="analyse_backlog",
                                 help="Runs the full pipeline: sync, analyse every waiting ticket, cluster, trends")
-            if clicked and start_run("pipeline", {}) is not None:
+            if clicked and start_run(RunKind.PIPELINE, {}) is not None:
                 st.rerun()
         else:
             st.caption("Ask an admin to run the pipeline.")

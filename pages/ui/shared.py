@@ -13,16 +13,16 @@ import pandas as pd
 import streamlit as st
 
 from miner.app import MinerApp
-from miner.clustering.edits import TRIAGE_LABELS  # noqa: F401 (pages take it from here)
 from miner.config import ConfigError
 from miner.queries import Period
 from miner.runtime import runtime
+from miner.vocabulary import RunStatus
 
 PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 120 days": 120}
 STATUS_ICONS = {
-    "running": ":material/progress_activity:", "succeeded": ":material/check_circle:",
-    "completed": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/cancel:",
-    "interrupted": ":material/warning:", "skipped": ":material/skip_next:", "idle": ":material/pause_circle:",
+    RunStatus.RUNNING: ":material/progress_activity:", RunStatus.SUCCEEDED: ":material/check_circle:",
+    RunStatus.FAILED: ":material/error:", RunStatus.CANCELLED: ":material/cancel:",
+    RunStatus.INTERRUPTED: ":material/warning:", RunStatus.SKIPPED: ":material/skip_next:",
 }
 
 

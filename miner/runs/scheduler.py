@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -29,45 +29,50 @@ from sqlalchemy import Engine, Table, select, update
 from miner import db, health
 from miner.errors import MinerError
 from miner.models import Schedule
-from miner.tasks import runs
-from miner.tasks.lease import LeaseLock
+from miner.runs import history
+from miner.runs.lease import LeaseLock
+from miner.vocabulary import RunKind, RunStatus, ScheduleTrigger, StartedBy
 
 log = logging.getLogger(__name__)
 
 schedules_t: Table = Schedule.__table__  # type: ignore[assignment]
 MISFIRE_GRACE = 3600
 MIN_INTERVAL_SECONDS = 60  # the shortest interval schedule accepted (tests of several processes lower it)
+MAX_INTERVAL_SECONDS = 31 * 86400
 LEADER_LEASE = "scheduler"
 
 
 @dataclass(frozen=True)
-class JobDef:
+class ScheduleDef:
+    """A schedule as shipped: which run kind fires when. Its id is the APScheduler job id (the seed's)
+    and the key of its row in `schedules`, where operators change the trigger at run time."""
+
     id: str
     name: str
-    kind: str  # a task kind, or "health_check"
-    trigger: str  # "cron" | "interval"
+    kind: RunKind
+    trigger: ScheduleTrigger
     cron: str | None = None  # crontab: "minute hour day month day_of_week"
     interval_seconds: int | None = None
     params: tuple[tuple[str, Any], ...] = ()
 
 
-JOBS: tuple[JobDef, ...] = (
-    JobDef("daily_sync", "Daily Zendesk Sync", "pipeline", "cron", cron="0 2 * * *"),  # every waiting ticket
-    JobDef("hourly_trends", "Hourly Trends Update", "trends", "interval", interval_seconds=3600),
-    JobDef("health_check", "Health Check", "health_check", "interval", interval_seconds=300),
-    JobDef("weekly_report", "Weekly Report", "weekly_report", "cron", cron="0 9 * * mon"),
-    JobDef("monthly_cleanup", "Monthly Cleanup", "monthly_cleanup", "cron", cron="0 3 1 * *"),
+SCHEDULES: tuple[ScheduleDef, ...] = (
+    ScheduleDef("daily_sync", "Daily Zendesk Sync", RunKind.PIPELINE, ScheduleTrigger.CRON, cron="0 2 * * *"),  # every waiting ticket
+    ScheduleDef("hourly_trends", "Hourly Trends Update", RunKind.TRENDS, ScheduleTrigger.INTERVAL, interval_seconds=3600),
+    ScheduleDef("health_check", "Health Check", RunKind.HEALTH_CHECK, ScheduleTrigger.INTERVAL, interval_seconds=300),
+    ScheduleDef("weekly_report", "Weekly Report", RunKind.WEEKLY_REPORT, ScheduleTrigger.CRON, cron="0 9 * * mon"),
+    ScheduleDef("monthly_cleanup", "Monthly Cleanup", RunKind.MONTHLY_CLEANUP, ScheduleTrigger.CRON, cron="0 3 1 * *"),
 )
-JOB_BY_ID = {job.id: job for job in JOBS}
+SCHEDULE_BY_ID = {schedule.id: schedule for schedule in SCHEDULES}
 
 
 class ScheduleError(MinerError):
     pass
 
 
-def make_trigger(trigger: str, cron: str | None, interval_seconds: int | None, tz: Any) -> BaseTrigger:
+def make_trigger(trigger: str, cron: str | None, interval_seconds: int | None, tz: tzinfo) -> BaseTrigger:
     """Build (and so validate) a trigger; raises ScheduleError with a readable message."""
-    if trigger == "cron":
+    if trigger == ScheduleTrigger.CRON:
         if not cron or len(cron.split()) != 5:
             raise ScheduleError(
                 f"cron: expected 5 fields 'minute hour day month day_of_week', got {cron!r}"
@@ -76,18 +81,18 @@ def make_trigger(trigger: str, cron: str | None, interval_seconds: int | None, t
             return CronTrigger.from_crontab(cron, timezone=tz)
         except ValueError as exc:
             raise ScheduleError(f"cron: {exc} (in {cron!r})") from None
-    if trigger == "interval":
-        if interval_seconds is None or not MIN_INTERVAL_SECONDS <= interval_seconds <= 31 * 86400:
+    if trigger == ScheduleTrigger.INTERVAL:
+        if interval_seconds is None or not MIN_INTERVAL_SECONDS <= interval_seconds <= MAX_INTERVAL_SECONDS:
             raise ScheduleError(
-                f"interval_seconds: must be between {MIN_INTERVAL_SECONDS} and {31 * 86400}, "
+                f"interval_seconds: must be between {MIN_INTERVAL_SECONDS} and {MAX_INTERVAL_SECONDS}, "
                 f"got {interval_seconds}"
             )
         return IntervalTrigger(seconds=interval_seconds, timezone=tz)
     raise ScheduleError(f"trigger: expected 'cron' or 'interval', got {trigger!r}")
 
 
-def describe_trigger(row: Schedule | JobDef) -> str:
-    if row.trigger == "cron":
+def describe_trigger(row: Schedule | ScheduleDef) -> str:
+    if row.trigger == ScheduleTrigger.CRON:
         return f"cron {row.cron}"
     seconds = row.interval_seconds or 0
     if seconds % 3600 == 0:
@@ -104,14 +109,14 @@ class SchedulerService:
         self,
         engine: Engine,
         *,
-        timezone: Any,
-        run_job: Callable[[JobDef, str], None],
+        timezone: tzinfo,
+        run_job: Callable[[ScheduleDef, StartedBy], None],
         leader_ttl: float = 30.0,
         refresh_seconds: float = 10.0,
     ) -> None:
         self.engine = engine
         self.tz = timezone
-        self.run_job = run_job  # (job, trigger) -> None; does the work (through the worker)
+        self.run_job = run_job  # (schedule, started_by) -> None; does the work (through the worker)
         self.refresh_seconds = refresh_seconds
         self.leader = LeaseLock(engine, LEADER_LEASE, ttl=leader_ttl)
         self._is_leader = False
@@ -142,7 +147,7 @@ class SchedulerService:
                                    misfire_grace_time=None)
             self.scheduler.start()
             self._maintain()
-            log.info("scheduler started (%s jobs, leader=%s)", len(JOBS), self._is_leader)
+            log.info("scheduler started (%s jobs, leader=%s)", len(SCHEDULES), self._is_leader)
 
     def shutdown(self, wait: bool = False) -> None:
         with self._lock:
@@ -177,8 +182,8 @@ class SchedulerService:
         """Run a cron job that came due within its grace time while no process was leader."""
         now = datetime.now(self.tz)
         for row in load_schedules(self.engine):
-            job = JOB_BY_ID.get(row.job_id)
-            if job is None or job.id == skip or row.paused or row.trigger != "cron":
+            job = SCHEDULE_BY_ID.get(row.job_id)
+            if job is None or job.id == skip or row.paused or row.trigger != ScheduleTrigger.CRON:
                 continue
             pending = self.scheduler.get_job(job.id) if self.scheduler is not None else None
             if pending is not None and pending.next_run_time is not None and pending.next_run_time <= now:
@@ -189,7 +194,7 @@ class SchedulerService:
                 continue
             if row.updated_at > due:
                 continue  # the schedule was created or changed after that time: nothing was missed
-            recent = runs.recent_runs(self.engine, limit=1, job_id=job.id)
+            recent = history.recent_runs(self.engine, limit=1, job_id=job.id)
             if recent and recent[0].started_at >= due.astimezone(UTC):
                 continue
             log.info("catching up %s, due %s while no process was running jobs", job.id, due)
@@ -203,7 +208,7 @@ class SchedulerService:
                 log.debug("%s due, but another process is the leader", job_id)
                 return
         try:
-            self.run_job(JOB_BY_ID[job_id], "schedule")
+            self.run_job(SCHEDULE_BY_ID[job_id], StartedBy.SCHEDULE)
         except Exception:  # logged; a failing job never stops the scheduler
             log.exception("scheduled job %s failed", job_id)
 
@@ -220,7 +225,7 @@ class SchedulerService:
             if self.scheduler is None:
                 return
             for row in load_schedules(self.engine):
-                job = JOB_BY_ID.get(row.job_id)
+                job = SCHEDULE_BY_ID.get(row.job_id)
                 if job is None:
                     continue
                 signature = (describe_trigger(row), row.paused)
@@ -248,17 +253,17 @@ class SchedulerService:
         paused: bool | None = None, by: str | None = None,
     ) -> None:
         """Change a job's trigger and/or pause state; validated, stored, applied immediately."""
-        if job_id not in JOB_BY_ID:
+        if job_id not in SCHEDULE_BY_ID:
             raise ScheduleError(f"job_id: unknown job {job_id!r}")
         ensure_default_schedules(self.engine)  # also when this process does not run the scheduler
         current = {row.job_id: row for row in load_schedules(self.engine)}[job_id]
         values: dict[str, Any] = {"updated_at": datetime.now(UTC), "updated_by": by}
         if cron is not None:
-            make_trigger("cron", cron, None, self.tz)
-            values.update(trigger="cron", cron=" ".join(cron.split()), interval_seconds=None)
+            make_trigger(ScheduleTrigger.CRON, cron, None, self.tz)
+            values.update(trigger=ScheduleTrigger.CRON, cron=" ".join(cron.split()), interval_seconds=None)
         elif interval_seconds is not None:
-            make_trigger("interval", None, interval_seconds, self.tz)
-            values.update(trigger="interval", interval_seconds=interval_seconds, cron=None)
+            make_trigger(ScheduleTrigger.INTERVAL, None, interval_seconds, self.tz)
+            values.update(trigger=ScheduleTrigger.INTERVAL, interval_seconds=interval_seconds, cron=None)
         if paused is not None:
             values["paused"] = paused
         with db.write_transaction(self.engine) as conn:
@@ -278,16 +283,16 @@ class SchedulerService:
         """id, name, next_run, trigger (the seed's fields) plus pause state and the last run."""
         rows = {row.job_id: row for row in load_schedules(self.engine)}
         out = []
-        for job in JOBS:
+        for job in SCHEDULES:
             row = rows.get(job.id)
             ap_job = self.scheduler.get_job(job.id) if self.scheduler is not None else None
             next_run = ap_job.next_run_time if ap_job is not None else None
             if next_run is None and row is not None and not row.paused:
                 trigger = make_trigger(row.trigger, row.cron, row.interval_seconds, self.tz)
                 next_run = trigger.get_next_fire_time(None, datetime.now(self.tz))
-            last = runs.recent_runs(self.engine, limit=1, job_id=job.id)
+            last = history.recent_runs(self.engine, limit=1, job_id=job.id)
             last_run = last[0].as_dict() if last else None
-            if job.kind == "health_check":  # checks run every few minutes and keep no run rows: their results
+            if job.kind is RunKind.HEALTH_CHECK:  # checks run every few minutes and keep no run rows: their results
                 last_run = _last_checks(self.engine)
             out.append({
                 "id": job.id,
@@ -311,7 +316,7 @@ def _last_checks(engine: Engine) -> dict[str, Any] | None:
         return None
     when = max(c.checked_at for c in checks)
     failed = [c.component for c in checks if not c.ok]
-    return {"status": "failed" if failed else "succeeded", "started_at": when.isoformat(),
+    return {"status": RunStatus.FAILED if failed else RunStatus.SUCCEEDED, "started_at": when.isoformat(),
             "finished_at": when.isoformat(), "error": f"failed: {', '.join(failed)}" if failed else None}
 
 
@@ -319,7 +324,7 @@ def ensure_default_schedules(engine: Engine) -> None:
     rows = [
         {"job_id": j.id, "trigger": j.trigger, "cron": j.cron, "interval_seconds": j.interval_seconds,
          "paused": False, "updated_at": datetime.now(UTC), "updated_by": "default"}
-        for j in JOBS
+        for j in SCHEDULES
     ]
     with db.write_transaction(engine) as conn:
         db.upsert(conn, schedules_t, rows, key=["job_id"])

@@ -23,6 +23,7 @@ from miner.models import Lease
 leases_t: Table = Lease.__table__  # type: ignore[assignment]
 HOST = socket.gethostname()
 START_TOLERANCE = 1.0  # seconds; one process's start time, read twice, agrees to 0.01 s
+RUN_LEASE = "run"  # one run at a time, across threads, processes and hosts
 
 
 def process_start_time(pid: int) -> float | None:
