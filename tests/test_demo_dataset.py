@@ -306,7 +306,7 @@ def test_every_template_renders() -> None:
     templates += [*cat.CONTEXT_SENTENCES, *cat.ISSUE_CONTEXT_SENTENCES, *cat.SIGNATURES, *cat.FORWARD_INTROS, *cat.QUOTED_NOISE,
                   *cat.PII_SNIPPETS, *cat.BILLING_PII_SNIPPETS, *cat.INTERNAL_NOTES, *cat.FOLLOWUPS_STILL]
     for template in templates:
-        rendered = builder.fmt(template)
+        rendered = builder.text.fmt(template)
         assert "{" not in rendered and "}" not in rendered, template
     builder.close()
 
