@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from miner import db  # noqa: E402
 from miner.analysis.analyze import analyze_pending  # noqa: E402

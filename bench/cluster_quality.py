@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -28,7 +27,6 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from miner.clustering import cluster_texts  # noqa: E402
 from miner.clustering.algorithm import ASSIGN_THRESHOLD, assign_to_centroids, centroids_of  # noqa: E402

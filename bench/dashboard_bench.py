@@ -16,13 +16,11 @@ import logging
 import os
 import random
 import sqlite3
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 # AppTest runs pages in "bare mode", which warns about a missing ScriptRunContext on every run.
 os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
 

@@ -35,7 +35,6 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 

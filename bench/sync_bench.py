@@ -27,7 +27,6 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from miner import db  # noqa: E402
 from miner.sync import run_sync  # noqa: E402

@@ -1,0 +1,26 @@
+"""The checks CI runs besides the tests: style (ruff) and types (mypy on the product core)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def test_ruff_finds_nothing() -> None:
+    result = run("ruff", "check", "--no-cache", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_mypy_finds_nothing_in_the_product_core() -> None:
+    result = run("mypy", "miner")
+    assert result.returncode == 0, result.stdout + result.stderr
