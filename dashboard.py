@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 
 from miner import api
 from miner.app import MinerApp, current, uninstall
+from miner.config import ConfigError
 from miner.logs import configure_logging
 from miner.runtime import access_policy, runtime
 
@@ -31,14 +32,17 @@ async def lifespan(_app: Any):
     _pages_only_through_navigation()
     try:
         started = runtime()
+        configure_logging(started.settings.log_level)
         policy = access_policy(started.settings)
         log.info("Product Issue Miner ready: source=%s, analyzer=%s, scheduler=%s, access=%s",
                  started.settings.effective_source, started.settings.effective_analyzer,
                  "on" if started.scheduler.running else "off", policy.mode)
         if policy.mode == "closed":
             log.warning("nobody can use the dashboard yet: %s See README \"Access\".", policy.closed_reason())
-    except Exception as exc:  # the pages explain the problem to whoever opens them
+    except ConfigError as exc:  # the pages explain the problem to whoever opens them
         log.error("Product Issue Miner could not start: %s", exc)
+    except Exception:  # an unreachable database, a failed migration, a bug: the operator needs the traceback
+        log.exception("Product Issue Miner could not start")
     # Import the heavy libraries now, off the request path, so the first visitor does not wait.
     threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     yield

@@ -21,6 +21,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from miner import db
 from miner.config import ConfigError, Settings
@@ -121,9 +122,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _open_and_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         engine = db.make_script_engine(settings.database_url)
-        db.upgrade(engine)
-    except Exception as exc:  # an unreachable or unwritable database is a configuration problem
+        with engine.connect():
+            pass
+    except (SQLAlchemyError, OSError) as exc:  # unreachable, a bad URL, no such file: configuration
         print(f"error: cannot open the database at DATABASE_URL ({one_line(exc)})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        db.upgrade(engine)
+    except (SQLAlchemyError, OSError) as exc:  # read-only, a table in the way, no permission
+        log.debug("database migration failed", exc_info=True)
+        print(f"error: cannot bring the database at DATABASE_URL up to date ({one_line(exc)}); "
+              "MINER_LOG_LEVEL=DEBUG shows the traceback", file=sys.stderr)
+        engine.dispose()
         return EXIT_BAD_INPUT
     try:
         handler = COMMANDS[args.command]

@@ -7,10 +7,11 @@ policy needs from Streamlit's own configuration.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from miner.access import AccessPolicy
 from miner.app import MinerApp, get_app
-from miner.config import Settings
+from miner.config import ConfigError, Settings
 
 
 @st.cache_resource(show_spinner=False)
@@ -20,11 +21,14 @@ def runtime() -> MinerApp:
 
 
 def sso_configured() -> bool:
-    """Streamlit's OIDC login is configured ([auth] in its secrets)."""
+    """Streamlit's OIDC login is configured ([auth] in its secrets). No secrets file means no; a file
+    Streamlit cannot read is a configuration error, not a quiet "no sign-in configured"."""
     try:
         return "auth" in st.secrets
-    except Exception:  # no secrets file at all, or one Streamlit cannot parse
-        return False
+    except StreamlitSecretNotFoundError as exc:
+        if getattr(exc, "error_id", None) == "no-secrets-found":
+            return False
+        raise ConfigError(f"Streamlit's secrets: {exc}") from exc
 
 
 def access_policy(settings: Settings) -> AccessPolicy:

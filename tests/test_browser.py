@@ -113,7 +113,7 @@ def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path, DemoZen
     # Operations: press Full pipeline (re-reading everything) and watch it to the end, no reload
     page.goto(f"{base}/operations")
     page.get_by_role("button", name="Run full pipeline").wait_for(timeout=30_000)
-    page.get_by_label("Re-read days").fill("120")
+    page.get_by_role("spinbutton", name="Re-read days").fill("120")
     gate = zendesk.faults.hold(INCREMENTAL)
     page.get_by_role("button", name="Run full pipeline").click()
     seen = watch_held_run(page, gate)

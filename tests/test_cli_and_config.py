@@ -266,7 +266,7 @@ def test_analysis_where_every_ticket_fails_exits_1_naming_the_figures(sqlite_url
     assert "MINER_ANALYZE_MAX_FAILURE_RATE (50%)" in error and "This request is malformed" in error
 
 
-def test_a_database_failure_is_one_line_without_sql(sqlite_url: str) -> None:
+def test_a_failed_migration_is_one_line_without_sql_that_says_it_is_the_schema(sqlite_url: str) -> None:
     engine = db.make_engine(sqlite_url)
     with engine.begin() as conn:  # a table in the way of the first migration
         conn.execute(text("CREATE TABLE tickets (id INTEGER PRIMARY KEY)"))
@@ -274,9 +274,24 @@ def test_a_database_failure_is_one_line_without_sql(sqlite_url: str) -> None:
     out = cli("status", env={"DATABASE_URL": sqlite_url})
     assert out.returncode == 2
     errors = [line for line in out.stderr.splitlines() if line.strip()]
-    assert len(errors) == 1 and errors[0].startswith("error: cannot open the database at DATABASE_URL")
-    assert "already exists" in errors[0]
+    assert len(errors) == 1 and errors[0].startswith("error: cannot bring the database at DATABASE_URL up to date")
+    assert "already exists" in errors[0] and "MINER_LOG_LEVEL=DEBUG" in errors[0]
     assert "[SQL" not in out.stderr and "CREATE TABLE" not in out.stderr
+
+
+def test_the_traceback_of_a_failed_migration_is_there_at_debug_level(sqlite_url: str) -> None:
+    engine = db.make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE tickets (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    out = cli("status", env={"DATABASE_URL": sqlite_url, "MINER_LOG_LEVEL": "DEBUG"})
+    assert out.returncode == 2 and "Traceback (most recent call last)" in out.stderr
+
+
+def test_a_database_that_cannot_be_reached_says_so() -> None:
+    out = cli("status", env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/miner"})  # nothing listens on 9
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("error: cannot open the database at DATABASE_URL")
 
 
 RACER = textwrap.dedent("""
@@ -307,3 +322,31 @@ def test_two_processes_migrating_an_empty_database_at_once_both_succeed(database
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
             db.head_revision()]
     engine.dispose()
+
+
+@pytest.mark.parametrize(("content", "expected"), [(None, False), ("[auth]\nclient_id = 'x'\n", True)])
+def test_single_sign_on_is_configured_only_by_an_auth_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           content: str | None, expected: bool) -> None:
+    assert secrets_from(tmp_path, monkeypatch, content) is expected
+
+
+def test_a_secrets_file_streamlit_cannot_read_is_a_configuration_error(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="secrets"):  # not a quiet "no sign-in configured"
+        secrets_from(tmp_path, monkeypatch, "[auth\nclient_id = 'x'\n")
+
+
+def secrets_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | None) -> bool:
+    from streamlit import config as st_config
+    from streamlit.runtime.secrets import Secrets
+
+    from miner import runtime
+
+    path = tmp_path / "secrets.toml"
+    if content is not None:
+        path.write_text(content)
+    original = st_config.get_option
+    monkeypatch.setattr(st_config, "get_option",
+                        lambda name: [str(path)] if name == "secrets.files" else original(name))
+    monkeypatch.setattr(runtime.st, "secrets", Secrets())
+    return runtime.sso_configured()

@@ -31,7 +31,7 @@ def test_the_digest_lists_emerging_top_and_rising_clusters(engine: Engine) -> No
     assert [r["id"] for r in digest.top] == [crash, slow, calm]
     assert [r["id"] for r in digest.rising] == [slow]  # falling and brand-new clusters are not "rising"
     text = to_markdown(digest)
-    assert "**iPhone app crashes on clock in** (#%d): New: first seen" % crash in text
+    assert f"**iPhone app crashes on clock in** (#{crash}): New: first seen" in text
     assert "10 -> 30 tickets (+200%)" in text
 
 

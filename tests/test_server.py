@@ -29,7 +29,7 @@ def zendesk() -> Iterator[DemoZendesk]:
 def test_scheduler_starts_with_the_server_and_the_api_runs_a_pipeline(zendesk: DemoZendesk, tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'miner.db'}", "MINER_API_TOKEN": TOKEN,
            "MINER_SOURCE": "zendesk", "ZENDESK_BASE_URL": zendesk.url, "ZENDESK_EMAIL": "admin@acme.example",
-           "ZENDESK_API_TOKEN": "zd-token", "ZENDESK_INCREMENTAL_RPM": "0"}
+           "ZENDESK_API_TOKEN": "zd-token", "ZENDESK_INCREMENTAL_RPM": "0", "MINER_LOG_LEVEL": "WARNING"}
     with dashboard(env, tmp_path / "server.log") as base:
         # no browser has connected: only the lifespan ran
         jobs = httpx.get(f"{base}/api/tasks/scheduler/status", headers=AUTH).json()
@@ -69,3 +69,5 @@ def test_scheduler_starts_with_the_server_and_the_api_runs_a_pipeline(zendesk: D
         result = final["last_result"]
         assert result["sync"]["tickets_new"] > 1400 and result["analyze"]["analyzed"] > 1400
         assert result["cluster"]["clusters"] > 5 and result["trends"]["clusters"] > 5
+    # the server logs at MINER_LOG_LEVEL: the run's INFO lines (each stage's figures) are not written
+    assert "INFO    miner.clustering" not in (tmp_path / "server.log").read_text()

@@ -5,6 +5,7 @@ rendering of ticket text. Pages stay thin: they lay out widgets and call `miner/
 from __future__ import annotations
 
 import html
+import logging
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from miner.config import ConfigError
 from miner.queries import Period
 from miner.runtime import runtime
 from miner.vocabulary import RunStatus
+
+log = logging.getLogger("miner.pages")
 
 PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 120 days": 120}
 STATUS_ICONS = {
@@ -39,6 +42,7 @@ def app() -> MinerApp:
                    "README section *Configuration* lists every setting.")
         st.stop()
     except Exception as exc:  # the database is unreachable, a migration failed, ...
+        log.exception("Product Issue Miner could not start")  # the traceback goes to the server log
         st.error(f"**Product Issue Miner could not start:** {code_span(exc)}")
         st.caption("Check DATABASE_URL and the server log, then reload the page.")
         st.stop()
