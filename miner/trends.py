@@ -352,13 +352,7 @@ def detect_emerging(*, first_seen: datetime | None, today: date, last7: int, bas
 
 
 def poisson_sf(k: int, mean: float) -> float:
-    """P(X >= k) for X ~ Poisson(mean), computed stably in log space."""
-    if k <= 0:
-        return 1.0
-    log_pmf = -mean + (k - 1) * math.log(mean) - math.lgamma(k)
-    below = 0.0
-    term = math.exp(log_pmf)
-    for i in range(k - 1, -1, -1):  # sum P(X = 0..k-1)
-        below += term
-        term = term * i / mean if i > 0 else 0.0
-    return max(0.0, 1.0 - below)
+    """P(X >= k) for X ~ Poisson(mean)."""
+    from scipy.stats import poisson  # imported when first needed: it takes most of a second
+
+    return float(poisson.sf(k - 1, mean)) if k > 0 else 1.0

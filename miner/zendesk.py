@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from miner.errors import MinerError
+from miner.errors import MinerError, validation_line
 from miner.progress import RunControl
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class Rejected:
             model.model_validate(raw)
             error = "does not fit the expected format"
         except ValidationError as exc:
-            error = _first_error(exc)
+            error = validation_line(exc)
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         kind = raw.get("event_type") or raw.get("type") if isinstance(raw, dict) else None
         text = json.dumps(raw, ensure_ascii=False, default=str)
@@ -527,7 +527,7 @@ class ZendeskClient:
                         continue
                     raise ZendeskProtocolError(
                         f"Zendesk's answer to {_path(url)} is not in the documented format: "
-                        f"{_first_error(exc)}"
+                        f"{validation_line(exc)}"
                     ) from None
             if status in (429, 503):
                 rate_limited += 1
@@ -711,7 +711,3 @@ def _config_message(status: int, url: str, response: httpx.Response) -> str:
     )
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ()))
-    return f"{where}: {err['msg']}" if where else err["msg"]

@@ -37,7 +37,7 @@ from miner.analysis.schema import (
 )
 from miner.analysis.taxonomy import Taxonomy
 from miner.analysis.ticket_text import TicketForAnalysis
-from miner.errors import MinerError
+from miner.errors import MinerError, validation_line
 from miner.progress import RunControl
 
 log = logging.getLogger(__name__)
@@ -298,7 +298,5 @@ def _failed(ticket_id: int, error: str, outcome: str) -> TicketResult:
 
 def _short(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ()))
-        return f"{where}: {err['msg']}"
+        return validation_line(exc)
     return str(exc)[:300]

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from miner import pipeline
-from miner.errors import MinerError
+from miner.errors import MinerError, first_error
 from miner.progress import RunContext, TaskFn
 from miner.vocabulary import RunKind
 
@@ -78,10 +78,8 @@ class TaskSpec:
         try:
             return self.model.model_validate(dict(params or {})).model_dump()
         except ValidationError as exc:
-            err = exc.errors()[0]
-            name = ".".join(str(p) for p in err.get("loc", ()))
-            message = err["msg"]
-            if err["type"] == "extra_forbidden":
+            name, message, kind = first_error(exc)
+            if kind == "extra_forbidden":
                 allowed = ", ".join(p.name for p in self.params) or "none"
                 message = f"unknown field (allowed: {allowed})"
             raise BadParams(name, message) from None
