@@ -65,15 +65,7 @@ def check_zendesk(settings: Settings, demo_url: str | None = None) -> Health:
             with ZendeskClient(demo_url, rpm=0, max_attempts=1, timeout=10) as client:
                 client.me()
             return True, f"demo mode: built-in demo Zendesk at {demo_url}"
-        assert settings.zendesk_url
-        with ZendeskClient(
-            settings.zendesk_url,
-            email=settings.zendesk_email,
-            api_token=settings.zendesk_api_token.get_secret_value() if settings.zendesk_api_token else None,
-            oauth_token=(settings.zendesk_oauth_token.get_secret_value()
-                         if settings.zendesk_oauth_token else None),
-            rpm=0, max_attempts=1, timeout=10, max_wait=5,
-        ) as client:
+        with ZendeskClient.from_settings(settings, rpm=0, max_attempts=1, timeout=10, max_wait=5) as client:
             user = client.me()
         if user.id is None:
             return False, "Zendesk answered as an anonymous user: check ZENDESK_EMAIL and the token"
@@ -91,13 +83,9 @@ def check_claude(settings: Settings) -> Health:
             return True, "offline analyzer in use (no ANTHROPIC_API_KEY); Claude not needed"
         import anthropic
 
-        assert settings.anthropic_api_key is not None
-        client = anthropic.Anthropic(
-            api_key=settings.anthropic_api_key.get_secret_value(),
-            base_url=settings.anthropic_base_url,
-            max_retries=0,
-            timeout=10,
-        )
+        from miner.analysis.claude import anthropic_client
+
+        client = anthropic_client(settings, timeout=10)
         try:
             client.models.retrieve(settings.claude_model)
         except anthropic.AuthenticationError:

@@ -71,13 +71,10 @@ def make_namer(ctx: RunContext, run_id: int | None) -> Namer:
     settings = ctx.settings
     if settings.effective_analyzer != "claude":
         return Namer()
-    import anthropic
-
+    from miner.analysis.claude import anthropic_client
     from miner.analysis.pricing import load_prices
 
-    assert settings.anthropic_api_key is not None
-    client = anthropic.Anthropic(api_key=settings.anthropic_api_key.get_secret_value(),
-                                 base_url=settings.anthropic_base_url, max_retries=2)
+    client = anthropic_client(settings, max_retries=2)
     return Namer(client, settings.claude_model, load_prices(settings.prices_path), run_id)
 
 

@@ -611,19 +611,7 @@ def open_zendesk(
                            control=control) as client:
             yield client
         return
-    base = settings.zendesk_url
-    assert base is not None  # guaranteed by Settings validation when the source is zendesk
-    with ZendeskClient(
-        base,
-        email=settings.zendesk_email,
-        api_token=settings.zendesk_api_token.get_secret_value() if settings.zendesk_api_token else None,
-        oauth_token=(
-            settings.zendesk_oauth_token.get_secret_value() if settings.zendesk_oauth_token else None
-        ),
-        rpm=settings.zendesk_incremental_rpm,
-        max_wait=settings.zendesk_max_wait_seconds,
-        control=control,
-    ) as client:
+    with ZendeskClient.from_settings(settings, control=control) as client:
         yield client
 
 

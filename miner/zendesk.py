@@ -13,7 +13,6 @@ What the Zendesk docs ask of an incremental-export client, and what this does:
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
@@ -22,14 +21,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar, Union
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from miner.config import ConfigError, Settings
 from miner.errors import MinerError, validation_line
 from miner.progress import RunControl
+from miner.retry import full_jitter, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ USER_AGENT = "product-issue-miner/1.0 (+https://github.com/product-issue-miner)"
 TICKETS_CURSOR_PATH = "/api/v2/incremental/tickets/cursor.json"
 TICKET_EVENTS_PATH = "/api/v2/incremental/ticket_events.json"
 PAGE_SIZE = 1000
-DEFAULT_RETRY_AFTER = 60.0  # parse_retry_after's answer for an unusable header, unless told otherwise
 RATE_LIMIT_BACKOFF_START = 5.0  # seconds; a 429/503 without Retry-After waits 5, 10, 20, ... (jittered)
 MAX_TOTAL_WAIT_FACTOR = 2  # one request waits at most this many times `max_wait` in all, then fails
 MIN_START_AGE = 60  # Zendesk rejects a start_time in the last minute
@@ -392,6 +392,23 @@ class ZendeskClient:
             follow_redirects=False,
         )
 
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> ZendeskClient:
+        """A client for the configured Zendesk (credentials, pacing and wait cap from `settings`);
+        `options` override the rest (`rpm`, `max_attempts`, `timeout`, `control`, ...)."""
+        if settings.zendesk_url is None:
+            raise ConfigError("no Zendesk configured: set ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL)")
+        secret = settings.zendesk_api_token or None
+        oauth = settings.zendesk_oauth_token or None
+        return cls(settings.zendesk_url, **{
+            "email": settings.zendesk_email,
+            "api_token": secret.get_secret_value() if secret else None,
+            "oauth_token": oauth.get_secret_value() if oauth else None,
+            "rpm": settings.zendesk_incremental_rpm,
+            "max_wait": settings.zendesk_max_wait_seconds,
+            **options,
+        })
+
     def close(self) -> None:
         self._http.close()
 
@@ -578,7 +595,7 @@ class ZendeskClient:
                 "Everything synced so far is saved; the next sync resumes from there."
             )
         # Full jitter (AWS architecture blog): spreads retries of many clients apart.
-        delay = random.uniform(0, min(30.0, self.backoff_base * 2**failures))
+        delay = full_jitter(failures, base=self.backoff_base)
         log.warning("Zendesk request failed (%s); retry %d in %.1fs", reason, failures, delay)
         self.stats.retries += 1
         self._sleep(delay)
@@ -614,31 +631,6 @@ def clamp_start_time(start_time: int, now: float | None = None) -> int:
     return max(0, min(int(start_time), latest))
 
 
-@overload
-def parse_retry_after(value: str | None) -> float: ...
-@overload
-def parse_retry_after(value: str | None, *, default: float) -> float: ...
-@overload
-def parse_retry_after(value: str | None, *, default: None) -> float | None: ...
-def parse_retry_after(value: str | None, *, default: float | None = DEFAULT_RETRY_AFTER) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date; `default` if missing or
-    unusable (None: let the caller choose, e.g. back off)."""
-    if value is None:
-        return default
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return default
-        if when is None:
-            return default
-        seconds = when.timestamp() - time.time()
-    if seconds != seconds or seconds < 0:  # NaN or in the past
-        return 0.0 if seconds < 0 else default
-    return seconds
 
 
 def _rate_window(headers: httpx.Headers) -> tuple[int | None, float | None]:

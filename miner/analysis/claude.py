@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from collections import deque
@@ -37,8 +36,10 @@ from miner.analysis.schema import (
 )
 from miner.analysis.taxonomy import Taxonomy
 from miner.analysis.ticket_text import TicketForAnalysis
+from miner.config import ConfigError, Settings
 from miner.errors import MinerError, validation_line
 from miner.progress import RunControl
+from miner.retry import full_jitter, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class ClaudeAnalyzer:
                     transient += 1
                     if transient > MAX_TRANSIENT_RETRIES:
                         return _failed(ticket.id, f"Claude API error {exc.status_code}", "error")
-                    self._wait(random.uniform(0, min(30.0, 2.0**transient)), f"{exc.status_code}")
+                    self._wait(full_jitter(transient), f"{exc.status_code}")
                     continue
                 if is_spend_limit(exc):  # a workspace usage limit arrives as a 400
                     raise FatalAnalysisError(
@@ -211,7 +212,7 @@ class ClaudeAnalyzer:
                 transient += 1
                 if transient > MAX_TRANSIENT_RETRIES:
                     return _failed(ticket.id, f"cannot reach the Claude API ({exc})", "error")
-                self._wait(random.uniform(0, min(30.0, 2.0**transient)), "with connection errors")
+                self._wait(full_jitter(transient), "with connection errors")
                 continue
             self.breaker.record_success()
             return self.read_message(ticket.id, text, message, batch=False)
@@ -280,16 +281,26 @@ def is_spend_limit(exc: anthropic.APIStatusError) -> bool:
     return any(marker in text for marker in SPEND_LIMIT_MARKERS)
 
 
+def anthropic_client(settings: Settings, *, max_retries: int = 0, timeout: float | None = None) -> anthropic.Anthropic:
+    """The Anthropic client for the configured key and base URL (`max_retries` 0: our own retry policy)."""
+    if settings.anthropic_api_key is None:
+        raise ConfigError("ANTHROPIC_API_KEY is not set")
+    key = settings.anthropic_api_key.get_secret_value()
+    if timeout is None:
+        return anthropic.Anthropic(api_key=key, base_url=settings.anthropic_base_url, max_retries=max_retries)
+    return anthropic.Anthropic(api_key=key, base_url=settings.anthropic_base_url, max_retries=max_retries,
+                               timeout=timeout)
+
+
 def retry_after(exc: anthropic.APIStatusError, *, default: float) -> float:
+    """Seconds the API asks us to wait (`retry-after-ms`, else `retry-after` in seconds or as an HTTP date),
+    capped at MAX_RETRY_AFTER; `default` when it does not say."""
     headers = exc.response.headers if exc.response is not None else {}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                return max(0.0, min(float(value) * scale, MAX_RETRY_AFTER))
-            except ValueError:
-                continue
-    return min(default, MAX_RETRY_AFTER)
+    try:
+        asked: float | None = float(headers["retry-after-ms"]) / 1000
+    except (KeyError, ValueError):
+        asked = parse_retry_after(headers.get("retry-after"), default=None)
+    return max(0.0, min(default if asked is None else asked, MAX_RETRY_AFTER))
 
 
 def _failed(ticket_id: int, error: str, outcome: str) -> TicketResult:
