@@ -240,9 +240,8 @@ class ClaudeAnalyzer:
         if stop == "max_tokens":
             result.error, result.outcome = "the answer was cut off (max_tokens)", "max_tokens"
             return result
-        raw = "".join(getattr(b, "text", "") for b in (message.content or []) if getattr(b, "type", "") == "text")
         try:
-            data = json.loads(raw)
+            data = json.loads(message_text(message))
             self.output_model.model_validate(data)
             result.issues, result.no_issue_reason = validate_output(data, self.taxonomy, text)
         except (ValueError, ValidationError, InvalidOutput) as exc:
@@ -251,6 +250,12 @@ class ClaudeAnalyzer:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def message_text(message: Any) -> str:
+    """The text of a Messages API answer: its text blocks, joined."""
+    return "".join(getattr(b, "text", "") for b in (getattr(message, "content", None) or [])
+                   if getattr(b, "type", "") == "text")
 
 
 def usage_of(message: Any) -> Usage:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, Table, and_, delete, func, insert, or_, select, u
 from sqlalchemy.engine import Connection
 
 from miner import db
-from miner.analysis.schema import SCHEMA_VERSION, TicketResult, dedupe_issues
+from miner.analysis.schema import SCHEMA_VERSION, TicketResult, Usage, dedupe_issues
 from miner.analysis.ticket_text import TicketForAnalysis, TicketMessage
 from miner.models import AnalysisBatch, Comment, DirtyDay, Issue, LLMCall, Ticket, TicketAnalysis
 
@@ -157,13 +157,9 @@ def store_results(
             counts["needs_review" if gave_up else "failed"] += 1
         analysis_rows.append(row)
         if record_calls:
-            call_rows.append({
-                "run_id": run_id, "ticket_id": ticket.id, "purpose": "analyze", "model": model,
-                "via_batch": via_batch, "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
-                "cache_read_tokens": u.cache_read_tokens, "cache_write_tokens": u.cache_write_tokens,
-                "cost_usd": u.cost_usd, "stop_reason": result.stop_reason, "outcome": result.outcome,
-                "created_at": now,
-            })
+            call_rows.append(call_row(run_id=run_id, ticket_id=ticket.id, purpose="analyze", model=model, usage=u,
+                                      cost_usd=u.cost_usd, stop_reason=result.stop_reason, outcome=result.outcome,
+                                      via_batch=via_batch, created_at=now))
     if issue_rows:
         conn.execute(insert(issues_t), issue_rows)
     db.upsert(conn, analyses_t, analysis_rows, key=["ticket_id"],
@@ -171,6 +167,17 @@ def store_results(
     if call_rows:
         conn.execute(insert(calls_t), call_rows)
     return counts
+
+
+def call_row(*, run_id: int | None, ticket_id: int | None, purpose: str, model: str, usage: Usage,
+             cost_usd: float | None, stop_reason: str | None, outcome: str, via_batch: bool = False,
+             created_at: datetime | None = None) -> dict[str, Any]:
+    """The `llm_calls` row that records one Claude call (every call is recorded, with its cost)."""
+    return {"run_id": run_id, "ticket_id": ticket_id, "purpose": purpose, "model": model, "via_batch": via_batch,
+            "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+            "cache_read_tokens": usage.cache_read_tokens, "cache_write_tokens": usage.cache_write_tokens,
+            "cost_usd": cost_usd, "stop_reason": stop_reason, "outcome": outcome,
+            "created_at": created_at or datetime.now(UTC)}
 
 
 def forget_issues(conn: Connection, ticket_ids: Sequence[int]) -> int:

@@ -212,7 +212,8 @@ class Namer:
         parsed reply (None on an API error, a refusal, truncation or an invalid reply) and the cost."""
         import anthropic
 
-        from miner.analysis.claude import usage_of
+        from miner.analysis.claude import message_text, usage_of
+        from miner.analysis.store import call_row
 
         if self.claude is None:
             return None, 0.0
@@ -233,16 +234,13 @@ class Namer:
             outcome = message.stop_reason
         else:
             try:
-                text = "".join(getattr(b, "text", "") for b in message.content if getattr(b, "type", "") == "text")
-                parsed = schema.model_validate(json.loads(text))
+                parsed = schema.model_validate(json.loads(message_text(message)))
             except (ValueError, ValidationError):
                 outcome = "invalid"
         with db.write_transaction(engine) as conn:
-            conn.execute(insert(calls_t).values(
-                run_id=self.run_id, ticket_id=None, purpose=purpose, model=self.model, via_batch=False,
-                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-                cache_read_tokens=usage.cache_read_tokens, cache_write_tokens=usage.cache_write_tokens,
-                cost_usd=cost, stop_reason=message.stop_reason, outcome=outcome, created_at=datetime.now(UTC)))
+            conn.execute(insert(calls_t).values(call_row(
+                run_id=self.run_id, ticket_id=None, purpose=purpose, model=self.model or "", usage=usage, cost_usd=cost,
+                stop_reason=message.stop_reason, outcome=outcome)))
         return parsed, cost or 0.0
 
 
