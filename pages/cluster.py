@@ -9,6 +9,7 @@ from miner.clustering import edits
 from miner.db import parse_id
 from miner.trends import critical_share, typical_severity
 from miner.vocabulary import Severity, TriageStatus
+from pages.ui import data
 from pages.ui.access import signed_in_user
 from pages.ui.charts import daily_bars, line, severity_donut
 from pages.ui.notices import backlog_notice
@@ -18,7 +19,6 @@ from pages.ui.shared import (
     current_period,
     fmt_change,
     fmt_dt,
-    query,
     refresh_data,
     show_caption,
     show_heading,
@@ -32,7 +32,7 @@ user = signed_in_user(miner)
 period = current_period()
 author = user.email or user.name
 
-choices = query("cluster_choices")
+choices = data.cluster_choices()
 if not choices:
     st.title("Cluster detail")
     st.info("No clusters yet. Run the full pipeline from *Operations* first.")
@@ -56,7 +56,7 @@ if picked != wanted_id:
     st.rerun()
 cid = picked
 st.query_params["id"] = str(cid)
-cluster = query("get_cluster", cid)
+cluster = data.get_cluster(cid)
 if cluster is None:
     st.warning("This cluster has just been changed; reload the page.")
     st.stop()
@@ -82,7 +82,7 @@ if cluster["summary"]:
 if cluster["emerging_reason"]:
     show_caption(cluster["emerging_reason"])
 
-daily = query("cluster_daily", cid, period)
+daily = data.cluster_daily(cid, period)
 m = st.columns(3) + st.columns(3)  # two rows of three: every label fits at 1,024 px
 m[0].metric("Tickets in period", f"{int(daily['tickets'].sum()):,}",
             help=f"Tickets created {period.start:%b %d} - {period.end:%b %d, %Y} (the sidebar's period)")
@@ -94,7 +94,7 @@ m[3].metric("Last 7 days", f"{cluster['count_7d']:,}", fmt_change(cluster["count
 m[4].metric("First seen", fmt_dt(cluster["first_seen"], with_time=False))
 m[5].metric("Last seen", fmt_dt(cluster["last_seen"], with_time=False))
 
-customers = query("cluster_customers_cumulative", cid, period)
+customers = data.cluster_customers_cumulative(cid, period)
 c1, c2, c3 = st.columns([2, 2, 1])
 c1.plotly_chart(daily_bars(daily, "tickets", "Tickets per day"), width="stretch")
 c2.plotly_chart(line(customers, "customers", "Customers affected (cumulative)"), width="stretch")
@@ -102,7 +102,7 @@ donut = severity_donut(cluster["severity_mix"] or {})
 if donut is not None:
     c3.plotly_chart(donut, width="stretch")
 
-quotes = query("representative_quotes", cid, 5)
+quotes = data.representative_quotes(cid, 5)
 if not quotes.empty:
     st.markdown("#### What customers say")
     for row in quotes.itertuples():
@@ -129,7 +129,7 @@ with right:
                 st.rerun()
             except edits.EditError as exc:
                 st.error(str(exc))
-    notes = query("cluster_notes", cid)
+    notes = data.cluster_notes(cid)
     for note in notes.itertuples():
         with st.container(border=True):
             show_caption(f"{note.author or 'someone'} · {fmt_dt(note.created_at)}")
@@ -169,7 +169,7 @@ with right:
 
 with left:
     st.markdown("#### Tickets")
-    issues = query("cluster_issues", cid, 200)
+    issues = data.cluster_issues(cid, 200)
     if issues.empty:
         st.caption("No tickets in this cluster.")
     else:
@@ -202,7 +202,7 @@ with left:
                     except edits.EditError as exc:
                         st.error(str(exc))
 
-    events = query("cluster_events", cid, 30)
+    events = data.cluster_events(cid, 30)
     if not events.empty:
         with st.expander("Activity"):
             for ev in events.itertuples():

@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from miner.vocabulary import Severity, TriageStatus
+from pages.ui import data
 from pages.ui.access import signed_in_user
 from pages.ui.notices import backlog_notice
-from pages.ui.shared import app, category_label, current_period, fmt_week_change, query
+from pages.ui.shared import app, category_label, current_period, fmt_week_change
 
 miner = app()
 user = signed_in_user(miner)
@@ -21,7 +22,7 @@ backlog_notice(user, running=miner.worker.status().is_running)
 OPTIONAL_COLUMNS = {"id": "ID", "category": "Category", "critical_share": "Critical share",
                     "ticket_count": "Tickets, all time", "customer_count": "Customers, all time",
                     "first_seen": "First seen", "last_seen": "Last seen", "active": "Active", "emerging": "Emerging"}
-table = query("cluster_table", period)
+table = data.cluster_table(period)
 if table.empty:
     st.info("No clusters yet. Run the full pipeline from *Operations* (or load the demo data on *Overview*).")
     st.stop()

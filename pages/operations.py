@@ -11,8 +11,9 @@ from miner import health, quarantine, reports
 from miner.runs import history
 from miner.runs.scheduler import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, ScheduleError
 from miner.vocabulary import RunKind, RunStatus, ScheduleTrigger
+from pages.ui import data
 from pages.ui.access import signed_in_user
-from pages.ui.shared import app, fmt_ago, fmt_dt, fmt_duration, query, refresh_data, show_text
+from pages.ui.shared import app, fmt_ago, fmt_dt, fmt_duration, refresh_data, show_text
 from pages.ui.widgets import live_progress, param_inputs, run_details, start_run
 
 miner = app()
@@ -27,7 +28,7 @@ with st.container(border=True):
 
 if user.is_admin:
     st.markdown("#### Start a run")
-    waiting = query("analysis_backlog")["pending"]
+    waiting = data.analysis_backlog()["pending"]
     all_help = f"0 = every ticket waiting for analysis ({waiting:,} now)" + (
         ", within MINER_RUN_BUDGET_USD" if miner.settings.run_budget_usd else "")
     c1, c2, c3 = st.columns(3)

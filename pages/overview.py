@@ -6,6 +6,7 @@ import streamlit as st
 
 from miner.runs import history
 from miner.vocabulary import RunKind, TriageStatus
+from pages.ui import data
 from pages.ui.access import signed_in_user
 from pages.ui.charts import rising_bars, severity_by_category, stacked_area
 from pages.ui.notices import backlog_notice
@@ -19,7 +20,6 @@ from pages.ui.shared import (
     fmt_dt,
     fmt_week_change,
     inert,
-    query,
     show_caption,
 )
 from pages.ui.widgets import live_progress, start_run
@@ -31,7 +31,7 @@ period = current_period()
 st.title("Product issues")
 st.caption(f"{period.start:%b %d, %Y} - {period.end:%b %d, %Y} (the sidebar's period)")
 
-counts = query("has_data")
+counts = data.has_data()
 status = miner.worker.status()
 
 if not counts["issues"]:
@@ -71,7 +71,7 @@ if status.is_running:
     live_progress(allow_cancel=False)
 backlog_notice(user, running=status.is_running)
 
-figures = query("overview_figures", period)
+figures = data.overview_figures(period)
 cur, prev, covered = figures["current"], figures["previous"], figures["previous_covered"]
 
 
@@ -93,7 +93,7 @@ if covered:
 else:
     st.caption("No change shown: the data does not reach back over the whole previous period.")
 
-emerging = query("emerging_clusters")
+emerging = data.emerging_clusters()
 if not emerging.empty:
     with st.container(border=True):
         st.markdown(f"#### :material/trending_up: Emerging ({len(emerging)})")
@@ -105,7 +105,7 @@ if not emerging.empty:
             col2.page_link("pages/cluster.py", label="Open", icon=":material/arrow_forward:",
                            query_params={"id": str(row.id)})
 
-series = query("top_cluster_series", period, 8)
+series = data.top_cluster_series(period, 8)
 if series.empty:
     if counts["clusters"]:
         st.info("No clustered issues in this period. Pick a longer period in the sidebar.")
@@ -115,7 +115,7 @@ else:
     st.plotly_chart(stacked_area(series, "Tickets per day, top clusters"), width="stretch")
 
 st.markdown("#### Top clusters")
-table = query("cluster_table", period)
+table = data.cluster_table(period)
 table = table[table["period_tickets"] > 0] if not table.empty else table
 if table.empty:
     st.caption("No cluster has tickets in this period.")
@@ -146,14 +146,14 @@ else:
 
 left, right = st.columns(2)
 with left:
-    rising = query("rising_clusters", 8)
+    rising = data.rising_clusters(8)
     st.markdown("#### Rising this week")
     if rising.empty:
         st.caption("Nothing is rising: no cluster has 5+ tickets in the last 7 days and more than the week before.")
     else:
         st.plotly_chart(rising_bars(rising), width="stretch")
 with right:
-    mix = query("severity_mix", period)
+    mix = data.severity_mix(period)
     st.markdown("#### Severity by category")
     if mix.empty:
         st.caption("No issues in this period.")

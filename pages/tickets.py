@@ -7,6 +7,7 @@ import streamlit as st
 from miner.db import parse_id
 from miner.queries import TicketFilter, export_issues
 from miner.vocabulary import Severity
+from pages.ui import data
 from pages.ui.access import signed_in_user
 from pages.ui.shared import (
     ANALYSIS_STATES,
@@ -17,7 +18,6 @@ from pages.ui.shared import (
     fmt_dt,
     inert,
     no_issue_label,
-    query,
     show_caption,
     show_heading,
     show_quote,
@@ -36,7 +36,7 @@ with st.container(border=True):
     a, b, c = st.columns([3, 2, 2])
     text = a.text_input("Search subject and message, or a ticket number", key="tk_text",
                         placeholder="e.g. calendar, 10452")
-    categories = b.multiselect("Issue category", query("categories_in_use"), format_func=category_label,
+    categories = b.multiselect("Issue category", data.categories_in_use(), format_func=category_label,
                                key="tk_cat")
     severities = c.multiselect("Issue severity", Severity.values(), key="tk_sev")
     d, e, _ = st.columns([2, 2, 3])
@@ -50,12 +50,12 @@ flt = TicketFilter(
     text=text.strip(), period=period, statuses=tuple(statuses), categories=tuple(categories),
     severities=tuple(severities), with_issues={"All": None, "With issues": True, "Without issues": False}[which],
 )
-results = query("search_tickets", flt, 200)
+results = data.search_tickets(flt, 200)
 st.caption(f"Tickets created {period.start:%b %d} - {period.end:%b %d, %Y}"
            + (f" · showing the newest {len(results)}" if len(results) == 200 else f" · {len(results)} found"))
 rows: list[int] = []
 if results.empty:
-    if not query("has_data")["tickets"]:
+    if not data.has_data()["tickets"]:
         st.info("No tickets synced yet. Run a sync from *Operations*.")
     else:
         st.info("No ticket matches. Widen the period in the sidebar or loosen the filters.")
@@ -99,7 +99,7 @@ def _dismissed() -> None:
 
 @st.dialog("Ticket", width="large", on_dismiss=_dismissed)
 def show_ticket(ticket_id: int) -> None:
-    detail = query("ticket_detail", ticket_id)
+    detail = data.ticket_detail(ticket_id)
     if detail is None:
         st.warning("That ticket is gone.")
         return

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from miner.vocabulary import Severity
 
-SEVERITY_COLORS = {Severity.CRITICAL: "#B91C1C", Severity.HIGH: "#EA580C", Severity.MEDIUM: "#CA8A04",
+SEVERITY_COLORS: dict[str, str] = {Severity.CRITICAL: "#B91C1C", Severity.HIGH: "#EA580C", Severity.MEDIUM: "#CA8A04",
                    Severity.LOW: "#65A30D"}
 PALETTE = ("#4F46E5", "#0EA5E9", "#10B981", "#F59E0B", "#EF4444", "#8B5CF6", "#EC4899", "#14B8A6",
            "#64748B", "#84CC16")

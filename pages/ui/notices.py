@@ -6,15 +6,15 @@ import streamlit as st
 
 from miner.trends import MAX_UNANALYSED_SHARE
 from miner.vocabulary import RunKind
+from pages.ui import data
 from pages.ui.access import User
-from pages.ui.shared import query
 from pages.ui.widgets import start_run
 
 
 def backlog_notice(user: User, *, running: bool) -> int:
     """"N of M tickets are not analysed yet - figures are partial", with a button that runs the
     pipeline over them (admins). Returns the number waiting."""
-    backlog = query("analysis_backlog")
+    backlog = data.analysis_backlog()
     pending, tickets = backlog["pending"], backlog["tickets"]
     if not pending:
         return 0

@@ -4,14 +4,17 @@ rendering of ticket text. Pages stay thin: they lay out widgets and call `miner/
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine
 
 from miner.app import MinerApp
 from miner.config import ConfigError
@@ -20,6 +23,8 @@ from miner.runtime import runtime
 from miner.vocabulary import RunStatus
 
 log = logging.getLogger("miner.pages")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 120 days": 120}
 STATUS_ICONS = {
@@ -119,9 +124,22 @@ def _cached(name: str, db_key: str, *args: Any) -> Any:
     return getattr(q, name)(runtime().engine, *args)
 
 
-def query(name: str, *args: Any) -> Any:
-    """A `miner.queries` function, cached for 30 s per arguments (cleared after every run or edit)."""
-    return _cached(name, runtime().settings.database_url, *args)
+def cached(read: Callable[Concatenate[Engine, P], R]) -> Callable[P, R]:
+    """A `miner.queries` read for the pages: the app's engine supplied, the answer cached for 30 s per
+    arguments (cleared after every run or edit by `refresh_data`), the signature kept for the type checker
+    (pages/ui/data.py lists them)."""
+    import miner.queries as q
+
+    if getattr(q, read.__name__, None) is not read:
+        raise TypeError(f"{read.__qualname__} is not a function of miner.queries")
+
+    @functools.wraps(read)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        if kwargs:
+            raise TypeError(f"{read.__name__}: pass its arguments by position (they are the cache key)")
+        return cast(R, _cached(read.__name__, runtime().settings.database_url, *args))
+
+    return call
 
 
 def refresh_data() -> None:
