@@ -67,7 +67,7 @@ def has_data(engine: Engine) -> dict[str, bool]:
     """Whether there is anything to show yet (cheap existence checks, whatever the table sizes)."""
     with engine.connect() as conn:
         def exists(query: Any) -> bool:
-            return conn.execute(select(query.exists())).scalar_one()
+            return bool(conn.execute(select(query.exists())).scalar_one())
 
         return {
             "tickets": exists(select(Ticket.id).where(Ticket.status != "deleted")),

@@ -18,7 +18,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, Table, bindparam, case, delete, distinct, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -299,7 +299,7 @@ def _as_aware(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return cast(datetime, value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 def typical_severity(mix: dict[str, int] | None) -> Severity | None:

@@ -182,8 +182,8 @@ def _output_model(pair_keys: tuple[str, ...], reason_keys: tuple[str, ...]) -> t
         "ProductIssue",
         __config__=ConfigDict(extra="forbid"),
         category=(pairs, Field(description="category.subcategory key from the taxonomy")),
-        issue_type=(Literal[ISSUE_TYPES], ...),  # type: ignore[valid-type,arg-type]
-        severity=(Literal[Severity.values()], ...),  # type: ignore[valid-type,arg-type]
+        issue_type=(Literal[ISSUE_TYPES], ...),  # type: ignore[arg-type]
+        severity=(Literal[Severity.values()], ...),  # type: ignore[arg-type]
         summary=(str, Field(description="one line naming the product problem, not the customer")),
         detail=(str, Field(description="one or two sentences of specifics: where, when, devices, versions")),
         representative_quote=(str, Field(description="a short verbatim quote from the ticket")),
@@ -193,5 +193,5 @@ def _output_model(pair_keys: tuple[str, ...], reason_keys: tuple[str, ...]) -> t
         "TicketAnalysis",
         __config__=ConfigDict(extra="forbid"),
         issues=(list[issue], Field(description="0 to 5 distinct product issues")),  # type: ignore[valid-type]
-        no_issue_reason=(reasons | None, Field(description="why there is no product issue; null when there are issues")),  # type: ignore[valid-type]
+        no_issue_reason=(reasons | None, Field(description="why there is no product issue; null when there are issues")),
     )

@@ -59,7 +59,7 @@ _CHUNK_CELLS = 2**23  # similarity-matrix cells per chunk when smoothing (32 MB 
 def _unit_rows(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.float32)
     norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
+    return np.asarray(np.divide(X, norms, out=np.zeros_like(X), where=norms > 0))
 
 
 def smooth(X: np.ndarray, n_neighbors: int = SMOOTH_NEIGHBOURS) -> np.ndarray:
@@ -96,7 +96,7 @@ def _principal_axis(cov: np.ndarray, iterations: int = 50) -> np.ndarray:
         if norm == 0:
             break
         v = w / norm
-    return v
+    return np.asarray(v)
 
 
 def _bisect(Z: np.ndarray) -> np.ndarray:
@@ -104,9 +104,9 @@ def _bisect(Z: np.ndarray) -> np.ndarray:
     centred = Z - Z.mean(axis=0)
     side = centred @ _principal_axis(centred.T @ centred) > 0
     if side.all() or not side.any():
-        return side.astype(int)
+        return np.asarray(side, dtype=int)
     init = np.vstack([Z[side].mean(axis=0), Z[~side].mean(axis=0)])
-    return KMeans(2, init=init, n_init=1, random_state=RANDOM_STATE).fit_predict(Z)
+    return np.asarray(KMeans(2, init=init, n_init=1, random_state=RANDOM_STATE).fit_predict(Z))
 
 
 def _margin(X: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -159,7 +159,7 @@ def _canonical(labels: np.ndarray) -> np.ndarray:
     order = ids[np.lexsort((first, -counts))]
     remap = np.empty(ids.max() + 1, dtype=np.int64)
     remap[order] = np.arange(len(order))
-    return remap[labels]
+    return np.asarray(remap[labels])
 
 
 def cluster_vectors(X: np.ndarray, texts: Sequence[str] | None = None, *,

@@ -41,7 +41,7 @@ def normalise_text(text: str) -> str:
 def _unit_rows(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.float32)
     norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
+    return np.asarray(np.divide(X, norms, out=np.zeros_like(X), where=norms > 0))
 
 
 # Corpus-weighted embedding (``embed_weighted``): a word in a share p of the texts weighs SIF_A / (SIF_A + p).

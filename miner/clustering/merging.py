@@ -81,7 +81,7 @@ def similarity_ratios(profiles: list[_Profile]) -> np.ndarray:
     within = np.array([max(p.within, 1e-9) for p in profiles])
     R = (M @ M.T) / np.sqrt(np.outer(within, within))
     np.fill_diagonal(R, 1.0)
-    return R
+    return np.asarray(R)
 
 
 def profiles_of(X: np.ndarray, labels: np.ndarray, ids: list[int], summaries: list[list[str]]) -> list[_Profile]:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import Engine, Table, bindparam, case, func, insert, select, update
@@ -617,7 +617,7 @@ def _earlier_split(engine: Engine, incident: Incident, radius: float, since: dat
 def _aware(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return cast(datetime, value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 # --- full re-cluster ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ time left for the whole conversation, the status follows what did happen.
 from __future__ import annotations
 
 from math import log
+from typing import cast
 
 from miner.demo import catalogue as cat
 from miner.demo.chance import Chance, cumulative, table
@@ -144,10 +145,10 @@ class Lifecycle(Chance):
 
     def ticket_type(self, spec: cat.IssueSpec | None) -> str | None:
         if spec is None:
-            return self.weighted(_TYPES_NON_ISSUE)
+            return cast("str | None", self.weighted(_TYPES_NON_ISSUE))
         if spec.issue_type in ("feature_request", "documentation_gap"):
-            return self.weighted(_TYPES_REQUEST)
-        return self.weighted(_TYPES_ISSUE)
+            return cast("str | None", self.weighted(_TYPES_REQUEST))
+        return cast("str | None", self.weighted(_TYPES_ISSUE))
 
     def tags(self, org_tags: tuple[str, ...], channel: str, style: str, status: str, reason: str | None,
              flow: tuple[str, ...], done: int) -> tuple[str, ...]:

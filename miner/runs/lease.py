@@ -39,7 +39,7 @@ def process_start_time(pid: int) -> float | None:
             started -= psutil.boot_time()
     except (psutil.Error, OSError):
         return None
-    return started
+    return float(started)
 
 
 def new_holder() -> str:

@@ -188,7 +188,7 @@ def fmt_dt(value: Any, with_time: bool = True) -> str:
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
         value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return value.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")
+        return str(value.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d"))
     return str(value)
 
 

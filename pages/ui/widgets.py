@@ -124,7 +124,7 @@ def start_run(kind: RunKind, params: Mapping[str, Any] | None = None, *, job_id:
     return run_id
 
 
-def run_details(params: dict | None, result: dict | None) -> pd.DataFrame:
+def run_details(params: dict[str, Any] | None, result: dict[str, Any] | None) -> pd.DataFrame:
     """A run's parameters and figures as rows a person reads: stage, figure, value."""
     rows = [{"stage": "Parameters", "figure": k.replace("_", " ").capitalize(),
              "value": "all waiting" if k == "batch_size" and v is None else ("—" if v is None else str(v))}
