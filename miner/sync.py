@@ -77,13 +77,9 @@ class SyncResult:
     seconds: float = 0.0
     caught_up: bool = False
     started_from: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("extra")
-        data.update(self.extra)
-        return data
+        return asdict(self)
 
     def summary(self) -> str:
         quarantined = f"; {self.quarantined} quarantined" if self.quarantined else ""

@@ -181,14 +181,6 @@ class LeaseLock:
                 .values(holder=None, run_id=None, expires_at=None)
             )
 
-    def info(self) -> LeaseInfo | None:
-        return read_lease(self.engine, self.name)
-
-    @property
-    def held(self) -> bool:
-        info = self.info()
-        return bool(info and info.holder == self.holder and not info.is_free())
-
 
 def read_lease(engine: Engine, name: str) -> LeaseInfo | None:
     with engine.connect() as conn:
