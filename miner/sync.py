@@ -25,7 +25,8 @@ from miner.config import Settings
 from miner.models import Comment, SyncState, Ticket
 from miner.progress import RunControl
 from miner.quarantine import Quarantine, pending
-from miner.zendesk import (
+from miner.zendesk import ZendeskClient, ZendeskError
+from miner.zendesk_wire import (
     EXCERPT_CHARS,
     PRIVACY_TYPE,
     REDACTION_TYPE,
@@ -33,8 +34,6 @@ from miner.zendesk import (
     Rejected,
     TicketPage,
     ZComment,
-    ZendeskClient,
-    ZendeskError,
     ZTicket,
 )
 
