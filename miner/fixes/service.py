@@ -1,0 +1,156 @@
+"""What the pages, the REST API, the CLI and the scheduler call: trackers from the settings, create or link
+an issue for a cluster, and the effect of a resolved fix on the cluster's tickets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine, Table, select
+
+from miner.fixes import store
+from miner.fixes.brief import NoSuchCluster, load_brief
+from miner.fixes.effect import FixEffect, Regression, fix_effect, regressed
+from miner.fixes.github import GitHubClient
+from miner.fixes.jira import JiraClient
+from miner.fixes.settings import FixSettings
+from miner.fixes.store import Link, RefreshResult
+from miner.fixes.trackers import LABELS, RetryPolicy, Tracker, TrackerRejected
+from miner.models import Cluster, ClusterDailyStat
+
+clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
+daily_t: Table = ClusterDailyStat.__table__  # type: ignore[assignment]
+
+# The demo Jira (miner.fixes.demo_tracker) takes any credentials; these only make the requests well-formed.
+DEMO_EMAIL = "demo@shiftwise.example"
+DEMO_TOKEN = "demo"
+
+
+def make_trackers(settings: FixSettings, *, demo_jira_url: str | None = None,
+                  sleep: Callable[[float], None] = time.sleep) -> dict[str, Tracker]:
+    """The configured trackers by name. Without Jira settings, `demo_jira_url` (the demo Jira of demo
+    mode) stands in for Jira, with its seeded project."""
+    from miner.fixes.demo_tracker import DEMO_ISSUE_TYPE, DEMO_PROJECT_KEY
+
+    policy = RetryPolicy(max_wait=settings.tracker_max_wait)
+    timeout = settings.tracker_timeout
+    trackers: dict[str, Tracker] = {}
+    if settings.jira_configured:
+        assert settings.jira_base_url and settings.jira_email and settings.jira_api_token
+        trackers["jira"] = JiraClient(
+            settings.jira_base_url, settings.jira_email, settings.jira_api_token.get_secret_value(),
+            project_key=settings.jira_project_key, issue_type=settings.jira_issue_type, timeout=timeout,
+            policy=policy, sleep=sleep)
+    elif demo_jira_url:
+        trackers["jira"] = JiraClient(demo_jira_url, DEMO_EMAIL, DEMO_TOKEN, project_key=DEMO_PROJECT_KEY,
+                                      issue_type=DEMO_ISSUE_TYPE, timeout=timeout, policy=policy, sleep=sleep)
+    if settings.github_configured:
+        assert settings.github_repository and settings.github_token
+        trackers["github"] = GitHubClient(
+            settings.github_token.get_secret_value(), settings.github_repository, api_url=settings.github_api_url,
+            timeout=timeout, policy=policy, sleep=sleep)
+    return trackers
+
+
+def close_trackers(trackers: Mapping[str, Tracker]) -> None:
+    for tracker in trackers.values():
+        tracker.close()
+
+
+def tracker_for(trackers: Mapping[str, Tracker], name: str) -> Tracker:
+    tracker = trackers.get(name)
+    if tracker is None:
+        hint = {"jira": "JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN",
+                "github": "GITHUB_REPOSITORY and GITHUB_TOKEN"}.get(name)
+        if hint is None:
+            raise TrackerRejected(f"Unknown tracker '{name}': use jira or github.")
+        raise TrackerRejected(f"{LABELS[name]} is not configured: set {hint}.")
+    return tracker
+
+
+# --- create and link ------------------------------------------------------------------------------
+
+
+def create_for_cluster(engine: Engine, tracker: Tracker, cluster_id: int, *,
+                       ticket_url: Callable[[int], str | None], cluster_url: str | None = None,
+                       created_by: str | None = None, now: datetime | None = None) -> Link:
+    """Create an issue describing the cluster and link it."""
+    brief = load_brief(engine, cluster_id, ticket_url=ticket_url, cluster_url=cluster_url)
+    issue = tracker.create(brief)
+    return store.link(engine, cluster_id, issue, created_by=created_by, now=now)
+
+
+def link_existing(engine: Engine, tracker: Tracker, cluster_id: int, ref: str, *, created_by: str | None = None,
+                  now: datetime | None = None) -> Link:
+    """Link the cluster to an existing issue ("SW-12", "#12", a link), after checking it exists."""
+    _require_cluster(engine, cluster_id)
+    issue = tracker.fetch(tracker.parse_ref(ref))
+    return store.link(engine, cluster_id, issue, created_by=created_by, now=now)
+
+
+def refresh_links(engine: Engine, trackers: Mapping[str, Tracker], *, cluster_ids: list[int] | None = None,
+                  now: datetime | None = None) -> RefreshResult:
+    """Re-read linked issues (the scheduled job: all of them; a page's "Refresh": its cluster's)."""
+    return store.refresh_all(engine, trackers, now=now, cluster_ids=cluster_ids)
+
+
+# --- effect ------------------------------------------------------------------------------------------
+
+
+def daily_tickets(engine: Engine, cluster_id: int) -> dict[date, int]:
+    """The cluster's tickets per UTC day (days without any are not listed)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(daily_t.c.day, daily_t.c.tickets).where(daily_t.c.cluster_id == cluster_id))
+        return {_as_date(day): int(tickets) for day, tickets in rows}
+
+
+def effect_of(engine: Engine, link: Link, today: date | None = None) -> FixEffect | None:
+    """The resolved fix's effect on its cluster's tickets; None while it is not resolved."""
+    if not link.resolved or link.resolved_at is None:
+        return None
+    today = today or datetime.now(UTC).date()
+    return fix_effect(daily_tickets(engine, link.cluster_id), link.resolved_at.astimezone(UTC).date(), today)
+
+
+@dataclass(frozen=True)
+class Regressed:
+    link: Link
+    regression: Regression
+
+
+def regressions(engine: Engine, today: date | None = None) -> list[Regressed]:
+    """Every resolved link whose cluster gets reports again (for the alert rule)."""
+    today = today or datetime.now(UTC).date()
+    found = []
+    counts: dict[int, dict[date, int]] = {}
+    for link in store.all_links(engine):
+        if not link.resolved or link.resolved_at is None:
+            continue
+        if link.cluster_id not in counts:
+            counts[link.cluster_id] = daily_tickets(engine, link.cluster_id)
+        verdict = regressed(counts[link.cluster_id], link.resolved_at.astimezone(UTC).date(), today)
+        if verdict.regressed:
+            found.append(Regressed(link, verdict))
+    return found
+
+
+def fix_markers(links: list[Link]) -> list[tuple[date, str]]:
+    """Where a chart of the cluster's tickets marks its fixes: (day resolved, "SW-12 resolved")."""
+    return sorted((link.resolved_at.astimezone(UTC).date(), f"{link.key} resolved")
+                  for link in links if link.resolved and link.resolved_at is not None)
+
+
+def _require_cluster(engine: Engine, cluster_id: int) -> None:
+    with engine.connect() as conn:
+        if conn.execute(select(clusters_t.c.id).where(clusters_t.c.id == cluster_id)).first() is None:
+            raise NoSuchCluster(f"There is no cluster {cluster_id}.")
+
+
+def _as_date(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
