@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import Engine, Table, desc, func, select
 
 from miner.errors import MinerError
-from miner.fixes.trackers import one_line
 from miner.models import Cluster, Issue, Ticket
 
 clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
@@ -122,3 +121,9 @@ def _n(count: int, noun: str) -> str:
 
 def _day(value: datetime) -> str:
     return f"{value:%b} {value.day}, {value.year}"
+
+
+def one_line(text: str, limit: int) -> str:
+    """Text as one line of at most `limit` characters (titles, summaries)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from miner.fixes.brief import ClusterBrief
+from miner.fixes.brief import ClusterBrief, one_line
 from miner.fixes.trackers import (
     USER_AGENT,
     RetryPolicy,
@@ -31,7 +31,6 @@ from miner.fixes.trackers import (
     TrackerNotFound,
     TrackerRejected,
     TrackerUnavailable,
-    one_line,
     parse_json,
     send_with_retries,
 )

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from miner.fixes.brief import ClusterBrief
+from miner.fixes.brief import ClusterBrief, one_line
 from miner.fixes.trackers import (
     USER_AGENT,
     RetryPolicy,
@@ -30,7 +30,6 @@ from miner.fixes.trackers import (
     TrackerNotFound,
     TrackerRejected,
     TrackerUnavailable,
-    one_line,
     parse_json,
     same_site,
     send_with_retries,

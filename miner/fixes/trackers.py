@@ -15,16 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import ValidationError
 
 from miner.errors import MinerError
-
-if TYPE_CHECKING:
-    from miner.fixes.brief import ClusterBrief
+from miner.fixes.brief import ClusterBrief
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +232,3 @@ def same_site(url: str, base_url: str) -> bool:
     return a.hostname is not None and (a.hostname or "").lower() == (b.hostname or "").lower()
 
 
-def one_line(text: str, limit: int) -> str:
-    """Text as one line of at most `limit` characters (titles, summaries)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
