@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -165,7 +166,7 @@ class TaskRun(Base):
     llm_cost_usd: Mapped[float | None] = mapped_column(Float)
     holder: Mapped[str | None] = mapped_column(String(128))
     job_id: Mapped[str | None] = mapped_column(String(64))
-    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # as migrated
 
 
 class Lease(Base):
@@ -190,7 +191,7 @@ class Schedule(Base):
     trigger: Mapped[str] = mapped_column(String(16))  # vocabulary.ScheduleTrigger: "cron" | "interval"
     cron: Mapped[str | None] = mapped_column(String(64))  # "minute hour day month day_of_week"
     interval_seconds: Mapped[int | None] = mapped_column(Integer)
-    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # as migrated
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(128))
 
@@ -273,7 +274,7 @@ class Issue(Base):
     # clustering (a human move pins the issue to its cluster for good)
     cluster_id: Mapped[int | None] = mapped_column(Integer, index=True)
     cluster_similarity: Mapped[float | None] = mapped_column(Float)
-    cluster_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    cluster_pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # as migrated
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
