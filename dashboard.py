@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,7 +28,7 @@ log = logging.getLogger("miner.dashboard")
 
 
 @asynccontextmanager
-async def lifespan(_app: Any):
+async def lifespan(_app: Any) -> AsyncIterator[None]:
     configure_logging()
     _pages_only_through_navigation()
     try:

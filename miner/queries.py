@@ -1,16 +1,19 @@
 """Read-side queries for the dashboard and exports. Figures come from the pre-aggregated
 `clusters` and `cluster_daily_stats` tables; raw tables are only read for drill-downs, always
 bounded by an id, a date range or a LIMIT.
+
+Each read returns named, typed rows (a frozen dataclass or NamedTuple per read) where a page reads fields,
+and a DataFrame whose columns the docstring lists where a page shows a table or a chart.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import pandas as pd
-from sqlalchemy import Engine, and_, desc, func, or_, select
+from sqlalchemy import Column, Connection, Engine, Table, and_, desc, func, or_, select
 
 from miner import db
 from miner.analysis import store
@@ -60,36 +63,88 @@ def _df(engine: Engine, query: Any) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+RowT = TypeVar("RowT")
+
+
+def _columns(model: Any, row: type[Any]) -> list[Column[Any]]:
+    """The columns of `model`'s table that a row dataclass names, in its field order (fields the table does
+    not have are left to the query to add)."""
+    table: Table = model.__table__
+    return [table.c[f.name] for f in fields(row) if f.name in table.c]
+
+
+def _fetch(conn: Connection, row: type[RowT], query: Any) -> list[RowT]:
+    return [row(**r._mapping) for r in conn.execute(query)]
+
+
+def _rows(engine: Engine, row: type[RowT], query: Any) -> list[RowT]:
+    with engine.connect() as conn:
+        return _fetch(conn, row, query)
+
+
 # --- overview -----------------------------------------------------------------------------------
 
 
-def has_data(engine: Engine) -> dict[str, bool]:
+@dataclass(frozen=True)
+class DataPresence:
+    """Whether there is any of each yet."""
+
+    tickets: bool
+    issues: bool
+    clusters: bool
+
+
+def has_data(engine: Engine) -> DataPresence:
     """Whether there is anything to show yet (cheap existence checks, whatever the table sizes)."""
     with engine.connect() as conn:
         def exists(query: Any) -> bool:
             return bool(conn.execute(select(query.exists())).scalar_one())
 
-        return {
-            "tickets": exists(select(Ticket.id).where(Ticket.status != "deleted")),
-            "issues": exists(select(Issue.id)),
-            "clusters": exists(select(Cluster.id).where(Cluster.retired.is_(False))),
-        }
+        return DataPresence(
+            tickets=exists(select(Ticket.id).where(Ticket.status != "deleted")),
+            issues=exists(select(Issue.id)),
+            clusters=exists(select(Cluster.id).where(Cluster.retired.is_(False))),
+        )
 
 
-def analysis_backlog(engine: Engine) -> dict[str, int]:
+@dataclass(frozen=True)
+class Backlog:
+    pending: int  # tickets waiting for analysis
+    tickets: int  # live tickets in all
+
+
+def analysis_backlog(engine: Engine) -> Backlog:
     """Tickets waiting for analysis, and live tickets in all: figures that count issues are partial
     while the first is not zero."""
     with engine.connect() as conn:
         tickets = conn.execute(select(func.count()).select_from(Ticket).where(Ticket.status != "deleted")).scalar_one()
-    return {"pending": store.count_pending(engine), "tickets": int(tickets)}
+    return Backlog(pending=store.count_pending(engine), tickets=int(tickets))
 
 
-def overview_figures(engine: Engine, period: Period) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PeriodFigures:
+    """Headline numbers of one period."""
+
+    tickets: int
+    issues: int
+    tickets_with_issues: int
+    critical: int  # issues of that severity
+    high: int
+
+
+@dataclass(frozen=True)
+class OverviewFigures:
+    current: PeriodFigures
+    previous: PeriodFigures  # the as many days just before
+    previous_covered: bool  # whether the data reaches back over the whole previous period
+
+
+def overview_figures(engine: Engine, period: Period) -> OverviewFigures:
     """Headline numbers for the period and for the period just before it (from the daily tables), and
     whether the data covers the whole previous period (a change against a period before the first
     ticket is no change at all)."""
 
-    def window(start: date, end: date) -> dict[str, int]:
+    def window(start: date, end: date) -> PeriodFigures:
         lo, hi = Period(start, end).start_dt, Period(start, end).end_dt
         with engine.connect() as conn:
             # tickets straight from the tickets table: right even before trends have run on a new sync
@@ -104,23 +159,22 @@ def overview_figures(engine: Engine, period: Period) -> dict[str, Any]:
                 .where(DailyIssueStat.day >= start, DailyIssueStat.day <= end)
                 .group_by(DailyIssueStat.severity)
             ).all())
-        return {
-            "tickets": int(tickets), "issues": int(sum(by_sev.values())),
-            "tickets_with_issues": int(with_issues),
-            "critical": int(by_sev.get(Severity.CRITICAL, 0)), "high": int(by_sev.get(Severity.HIGH, 0)),
-        }
+        return PeriodFigures(
+            tickets=int(tickets), issues=int(sum(by_sev.values())), tickets_with_issues=int(with_issues),
+            critical=int(by_sev.get(Severity.CRITICAL, 0)), high=int(by_sev.get(Severity.HIGH, 0)),
+        )
 
     span = timedelta(days=period.days)
     previous = Period(period.start - span, period.start - timedelta(days=1))
     with engine.connect() as conn:
         first = conn.execute(select(func.min(Ticket.created_at)).where(Ticket.status != "deleted")).scalar()
-    return {"current": window(period.start, period.end),
-            "previous": window(previous.start, previous.end),
-            "previous_covered": first is not None and first <= previous.start_dt}
+    return OverviewFigures(current=window(period.start, period.end), previous=window(previous.start, previous.end),
+                           previous_covered=first is not None and first <= previous.start_dt)
 
 
 def top_cluster_series(engine: Engine, period: Period, top: int = 8) -> pd.DataFrame:
-    """Daily tickets of the `top` clusters of the period (by tickets), others folded into 'Other'."""
+    """Daily tickets of the `top` clusters of the period (by tickets), every day of the period (zero where
+    none). Columns: day (Timestamp), cluster_id, name, tickets."""
     ranking = (select(ClusterDailyStat.cluster_id, func.sum(ClusterDailyStat.tickets).label("n"))
                .where(ClusterDailyStat.day >= period.start, ClusterDailyStat.day <= period.end)
                .group_by(ClusterDailyStat.cluster_id).order_by(desc("n")).limit(top))
@@ -147,8 +201,12 @@ def top_cluster_series(engine: Engine, period: Period, top: int = 8) -> pd.DataF
 
 
 def cluster_table(engine: Engine, period: Period) -> pd.DataFrame:
-    """Every live cluster with its stored (all-time, last-7-days) figures and its tickets, issues and
-    distinct customers within the period (`period_*`)."""
+    """Every live cluster with its stored (all-time, last-7-days) figures and its tickets and distinct
+    customers within the period, most tickets in the period first. Columns: id, name, category,
+    subcategory, issue_type, triage_status, ticket_count, issue_count, customer_count, count_7d,
+    count_prev_7d, change_pct, active, emerging, emerging_reason, first_seen, last_seen, severity_mix,
+    name_pinned, period_tickets, period_customers, and (when there are rows) severity (the typical one)
+    and critical_share."""
     in_period = (select(ClusterDailyStat.cluster_id, func.sum(ClusterDailyStat.tickets).label("period_tickets"),
                         func.sum(ClusterDailyStat.issues).label("period_issues"))
                  .where(ClusterDailyStat.day >= period.start, ClusterDailyStat.day <= period.end)
@@ -177,15 +235,28 @@ def cluster_table(engine: Engine, period: Period) -> pd.DataFrame:
     return df
 
 
-def emerging_clusters(engine: Engine) -> pd.DataFrame:
-    q = (select(Cluster.id, Cluster.name, Cluster.emerging_reason, Cluster.count_7d, Cluster.customer_count,
-                Cluster.category, Cluster.triage_status)
+@dataclass(frozen=True)
+class EmergingCluster:
+    id: int
+    name: str
+    emerging_reason: str | None
+    count_7d: int
+    customer_count: int
+    category: str | None
+    triage_status: str
+
+
+def emerging_clusters(engine: Engine) -> list[EmergingCluster]:
+    """The clusters flagged emerging, most tickets in the last 7 days first."""
+    q = (select(*_columns(Cluster, EmergingCluster))
          .where(Cluster.retired.is_(False), Cluster.emerging.is_(True))
          .order_by(desc(Cluster.count_7d)))
-    return _df(engine, q)
+    return _rows(engine, EmergingCluster, q)
 
 
 def rising_clusters(engine: Engine, limit: int = 10, min_count: int = 5) -> pd.DataFrame:
+    """Clusters with at least `min_count` tickets in the last 7 days and more than the 7 before, fastest
+    rising first. Columns: id, name, count_7d, count_prev_7d, change_pct."""
     q = (select(Cluster.id, Cluster.name, Cluster.count_7d, Cluster.count_prev_7d, Cluster.change_pct)
          .where(Cluster.retired.is_(False), Cluster.count_7d >= min_count, Cluster.change_pct > 0)
          .order_by(desc(Cluster.change_pct)).limit(limit))
@@ -193,25 +264,65 @@ def rising_clusters(engine: Engine, limit: int = 10, min_count: int = 5) -> pd.D
 
 
 def severity_mix(engine: Engine, period: Period) -> pd.DataFrame:
+    """Issues of the period by category and severity. Columns: category, severity, issues."""
     q = (select(DailyIssueStat.category, DailyIssueStat.severity, func.sum(DailyIssueStat.issues).label("issues"))
          .where(DailyIssueStat.day >= period.start, DailyIssueStat.day <= period.end)
          .group_by(DailyIssueStat.category, DailyIssueStat.severity))
     return _df(engine, q)
 
 
-def get_cluster(engine: Engine, cluster_id: int) -> dict[str, Any] | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(Cluster.__table__).where(Cluster.id == cluster_id)).first()
-    return dict(row._mapping) if row else None
+@dataclass(frozen=True)
+class ClusterView:
+    """A cluster as its page shows it: what it is, its triage state and its stored figures."""
+
+    id: int
+    name: str
+    summary: str | None
+    name_source: str | None
+    name_pinned: bool
+    merged_into: int | None
+    retired: bool
+    category: str | None
+    subcategory: str | None
+    issue_type: str | None
+    size: int
+    triage_status: str
+    created_at: datetime
+    updated_at: datetime
+    issue_count: int
+    ticket_count: int
+    customer_count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    count_7d: int
+    count_prev_7d: int
+    change_pct: float | None
+    active: bool
+    emerging: bool
+    emerging_reason: str | None
+    severity_mix: dict[str, Any]
+    trends_at: datetime | None
 
 
-def cluster_choices(engine: Engine) -> list[tuple[int, str]]:
+def get_cluster(engine: Engine, cluster_id: int) -> ClusterView | None:
+    rows = _rows(engine, ClusterView, select(*_columns(Cluster, ClusterView)).where(Cluster.id == cluster_id))
+    return rows[0] if rows else None
+
+
+class ClusterChoice(NamedTuple):
+    id: int
+    name: str
+
+
+def cluster_choices(engine: Engine) -> list[ClusterChoice]:
+    """Every live cluster, largest first: (id, name) pairs for a picker."""
     q = select(Cluster.id, Cluster.name).where(Cluster.retired.is_(False)).order_by(desc(Cluster.ticket_count))
-    with engine.connect() as conn:
-        return [(r.id, r.name) for r in conn.execute(q)]
+    return _rows(engine, ClusterChoice, q)
 
 
 def cluster_daily(engine: Engine, cluster_id: int, period: Period) -> pd.DataFrame:
+    """The cluster's figures for every day of the period (zero where none). Columns: day (Timestamp),
+    issues, tickets, customers."""
     q = (select(ClusterDailyStat.day, ClusterDailyStat.issues, ClusterDailyStat.tickets,
                 ClusterDailyStat.customers)
          .where(ClusterDailyStat.cluster_id == cluster_id, ClusterDailyStat.day >= period.start,
@@ -226,7 +337,8 @@ def cluster_daily(engine: Engine, cluster_id: int, period: Period) -> pd.DataFra
 
 
 def cluster_customers_cumulative(engine: Engine, cluster_id: int, period: Period) -> pd.DataFrame:
-    """Distinct customers affected so far, by day (first appearance of each customer)."""
+    """Distinct customers affected so far, by day (first appearance of each customer). Columns: day
+    (Timestamp), customers."""
     customer = func.coalesce(Issue.organization_id, -Issue.requester_id)
     q = (select(customer.label("customer"), func.min(Issue.ticket_created_at).label("first"))
          .where(Issue.cluster_id == cluster_id)  # issues of deleted tickets are already gone
@@ -242,6 +354,9 @@ def cluster_customers_cumulative(engine: Engine, cluster_id: int, period: Period
 
 
 def cluster_issues(engine: Engine, cluster_id: int, limit: int = 200) -> pd.DataFrame:
+    """The cluster's issues of live tickets, newest ticket first. Columns: issue_id, ticket_id, subject,
+    summary, representative_quote, severity, issue_type, confidence, ticket_created_at, cluster_pinned,
+    organization (the customer's label, see `_with_customer_label`), organization_id, requester_id."""
     q = (select(Issue.id.label("issue_id"), Issue.ticket_id, Ticket.subject, Issue.summary,
                 Issue.representative_quote, Issue.severity, Issue.issue_type, Issue.confidence,
                 Issue.ticket_created_at, Issue.cluster_pinned, Organization.name.label("organization"),
@@ -270,43 +385,68 @@ def _with_customer_label(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def representative_quotes(engine: Engine, cluster_id: int, limit: int = 5) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Quote:
+    representative_quote: str
+    ticket_id: int
+    severity: str
+    organization_id: int | None
+    requester_id: int | None
+
+
+def representative_quotes(engine: Engine, cluster_id: int, limit: int = 5) -> list[Quote]:
     """High-confidence quotes from different customers, most similar to the cluster centre first.
 
     Many reports near the centre often say the very same thing, so a wide sample is read to find
     ``limit`` different quotes."""
-    q = (select(Issue.representative_quote, Issue.ticket_id, Issue.severity, Issue.organization_id,
-                Issue.requester_id)
+    q = (select(*_columns(Issue, Quote))
          .where(Issue.cluster_id == cluster_id)
          .order_by(desc(func.coalesce(Issue.cluster_similarity, 0)), desc(Issue.confidence)).limit(limit * 100))
-    df = _df(engine, q)
-    if df.empty:
-        return df
-    df["customer"] = df["organization_id"].fillna(-df["requester_id"].fillna(0))
-    df = df.drop_duplicates("customer")
-    # The same complaint pasted into another message ("Second thing: <quote>") says nothing new.
-    chosen: list[int] = []
+    chosen: list[Quote] = []
+    customers: set[int] = set()
     folded: list[str] = []
-    for i, quote in zip(df.index, df["representative_quote"], strict=True):
-        text = " ".join(str(quote).casefold().split()).strip(" .!?")
+    for quote in _rows(engine, Quote, q):
+        customer = quote.organization_id if quote.organization_id is not None else -(quote.requester_id or 0)
+        if customer in customers:
+            continue
+        customers.add(customer)
+        # The same complaint pasted into another message ("Second thing: <quote>") says nothing new.
+        text = " ".join(str(quote.representative_quote).casefold().split()).strip(" .!?")
         if text and not any(text in other or other in text for other in folded):
-            chosen.append(i)
+            chosen.append(quote)
             folded.append(text)
         if len(chosen) == limit:
             break
-    return df.loc[chosen]
+    return chosen
 
 
-def cluster_notes(engine: Engine, cluster_id: int) -> pd.DataFrame:
-    q = (select(ClusterNote.created_at, ClusterNote.author, ClusterNote.body)
+@dataclass(frozen=True)
+class Note:
+    created_at: datetime
+    author: str | None
+    body: str
+
+
+def cluster_notes(engine: Engine, cluster_id: int) -> list[Note]:
+    """The cluster's notes, newest first."""
+    q = (select(*_columns(ClusterNote, Note))
          .where(ClusterNote.cluster_id == cluster_id).order_by(desc(ClusterNote.created_at)))
-    return _df(engine, q)
+    return _rows(engine, Note, q)
 
 
-def cluster_events(engine: Engine, cluster_id: int, limit: int = 50) -> pd.DataFrame:
-    q = (select(ClusterEvent.created_at, ClusterEvent.action, ClusterEvent.author, ClusterEvent.detail)
+@dataclass(frozen=True)
+class Event:
+    created_at: datetime
+    action: str
+    author: str | None  # None: the clustering
+    detail: dict[str, Any]
+
+
+def cluster_events(engine: Engine, cluster_id: int, limit: int = 50) -> list[Event]:
+    """The cluster's activity log, newest first."""
+    q = (select(*_columns(ClusterEvent, Event))
          .where(ClusterEvent.cluster_id == cluster_id).order_by(desc(ClusterEvent.id)).limit(limit))
-    return _df(engine, q)
+    return _rows(engine, Event, q)
 
 
 # --- tickets ------------------------------------------------------------------------------------
@@ -352,7 +492,10 @@ def _ticket_conditions(f: TicketFilter) -> list[Any]:
 
 
 def search_tickets(engine: Engine, f: TicketFilter, limit: int = 200) -> pd.DataFrame:
-    """Tickets matching the filters, newest first, with their issues summarised in one column."""
+    """Tickets matching the filters, newest first, with their issues summarised in one column. Columns:
+    id, subject, status, created_at, organization_id, requester_id, organization (the customer's label),
+    analysis (its state, None when not analysed), issue_count, no_issue_reason, issues (summaries joined
+    by " | ")."""
     conds = _ticket_conditions(f)
     q = (select(Ticket.id, Ticket.subject, Ticket.status, Ticket.created_at, Ticket.organization_id,
                 Ticket.requester_id, Organization.name.label("organization"), TicketAnalysis.state.label("analysis"),
@@ -370,25 +513,78 @@ def search_tickets(engine: Engine, f: TicketFilter, limit: int = 200) -> pd.Data
     return _with_customer_label(df)
 
 
-def ticket_detail(engine: Engine, ticket_id: int) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    subject: str | None
+    description: str | None
+    status: str
+    requester_id: int | None
+    organization_id: int | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CommentView:
+    id: int
+    author_id: int | None
+    public: bool  # False: an internal note
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IssueView:
+    id: int
+    category: str
+    subcategory: str
+    issue_type: str
+    severity: str
+    summary: str
+    detail: str
+    representative_quote: str
+    confidence: float
+    cluster_id: int | None
+    cluster_name: str | None
+
+
+@dataclass(frozen=True)
+class AnalysisView:
+    state: str
+    analyzer: str | None
+    model: str | None
+    prompt_version: str | None
+    no_issue_reason: str | None
+    attempts: int
+    last_error: str | None
+    analyzed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    ticket: TicketView
+    organization: str | None  # the organisation's name, when synced
+    comments: list[CommentView]  # oldest first
+    issues: list[IssueView]
+    analysis: AnalysisView | None  # None: not analysed yet
+
+
+def ticket_detail(engine: Engine, ticket_id: int) -> TicketDetail | None:
+    """One ticket in full: its conversation, what was extracted from it and how."""
     with engine.connect() as conn:
-        ticket = conn.execute(select(Ticket.__table__).where(Ticket.id == ticket_id)).first()
-        if ticket is None:
+        tickets = _fetch(conn, TicketView, select(*_columns(Ticket, TicketView)).where(Ticket.id == ticket_id))
+        if not tickets:
             return None
-        comments = conn.execute(select(Comment.__table__).where(Comment.ticket_id == ticket_id)
-                                .order_by(Comment.created_at, Comment.id)).all()
-        issues = conn.execute(select(Issue.__table__, Cluster.name.label("cluster_name"))
-                              .outerjoin(Cluster, Cluster.id == Issue.cluster_id)
-                              .where(Issue.ticket_id == ticket_id)).all()
-        analysis = conn.execute(select(TicketAnalysis.__table__).where(TicketAnalysis.ticket_id == ticket_id)).first()
+        ticket = tickets[0]
+        comments = _fetch(conn, CommentView, select(*_columns(Comment, CommentView))
+                          .where(Comment.ticket_id == ticket_id).order_by(Comment.created_at, Comment.id))
+        issues = _fetch(conn, IssueView, select(*_columns(Issue, IssueView), Cluster.name.label("cluster_name"))
+                        .outerjoin(Cluster, Cluster.id == Issue.cluster_id).where(Issue.ticket_id == ticket_id))
+        analysis = _fetch(conn, AnalysisView, select(*_columns(TicketAnalysis, AnalysisView))
+                          .where(TicketAnalysis.ticket_id == ticket_id))
         org = conn.execute(select(Organization.name).where(Organization.id == ticket.organization_id)).scalar()
-    return {
-        "ticket": dict(ticket._mapping),
-        "organization": org,
-        "comments": [dict(c._mapping) for c in comments],
-        "issues": [dict(i._mapping) for i in issues],
-        "analysis": dict(analysis._mapping) if analysis else None,
-    }
+    return TicketDetail(ticket=ticket, organization=org, comments=comments, issues=issues,
+                        analysis=analysis[0] if analysis else None)
 
 
 def categories_in_use(engine: Engine) -> list[str]:
@@ -401,7 +597,9 @@ def categories_in_use(engine: Engine) -> list[str]:
 
 def export_issues(engine: Engine, f: TicketFilter) -> pd.DataFrame:
     """Every issue of the tickets matching `f` (no row limit), with the category's and severity's filters
-    applied to the issues too: what the Tickets page shows, in full."""
+    applied to the issues too: what the Tickets page shows, in full. Columns: id, ticket_id,
+    ticket_created_at, subject, ticket_status, category, subcategory, issue_type, severity, summary,
+    detail, representative_quote, confidence, cluster_id, cluster_name, organization_id, organization."""
     conds = _ticket_conditions(f)
     if f.categories:
         conds.append(Issue.category.in_(f.categories))

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, Table, delete, desc, insert, select
 
 from miner import db
 from miner.models import Cluster, HealthCheck, LLMCall, Report
-from miner.queries import Period, overview_figures
+from miner.queries import OverviewFigures, Period, overview_figures
 
 clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
 reports_t: Table = Report.__table__  # type: ignore[assignment]
@@ -23,7 +23,7 @@ health_t: Table = HealthCheck.__table__  # type: ignore[assignment]
 @dataclass(frozen=True)
 class Digest:
     period: Period
-    figures: dict[str, Any]
+    figures: OverviewFigures
     top: list[dict[str, Any]]
     rising: list[dict[str, Any]]
     emerging: list[dict[str, Any]]
@@ -52,12 +52,11 @@ def _change(row: dict[str, Any]) -> str:
 
 
 def to_markdown(d: Digest) -> str:
-    f = d.figures["current"]
+    f = d.figures.current
     lines = [
         f"# Product issues: week of {d.period.start:%b %d} - {d.period.end:%b %d, %Y}",
         "",
-        f"{f['tickets']:,} tickets, {f['issues']:,} product issues "
-        f"({f['critical']} critical, {f['high']} high).",
+        f"{f.tickets:,} tickets, {f.issues:,} product issues ({f.critical} critical, {f.high} high).",
         "",
         "## Emerging",
     ]
@@ -74,7 +73,7 @@ def to_markdown(d: Digest) -> str:
 
 def to_html(d: Digest) -> str:
     e = html.escape
-    f = d.figures["current"]
+    f = d.figures.current
 
     def rows(items: list[dict[str, Any]]) -> str:
         return "".join(
@@ -91,7 +90,7 @@ def to_html(d: Digest) -> str:
 table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #e5e7eb;padding:6px;text-align:left}}
 h1{{font-size:1.5em}}</style></head><body>
 <h1>Product issues: week of {d.period.start:%b %d} - {d.period.end:%b %d, %Y}</h1>
-<p>{f['tickets']:,} tickets, {f['issues']:,} product issues ({f['critical']} critical, {f['high']} high).</p>
+<p>{f.tickets:,} tickets, {f.issues:,} product issues ({f.critical} critical, {f.high} high).</p>
 <h2>Emerging</h2><ul>{emerging}</ul>
 <h2>Top clusters (tickets in the last 7 days)</h2>
 <table><tr><th>#</th><th>Cluster</th><th>Tickets</th><th>Change</th><th>Customers</th><th>Status</th></tr>{rows(d.top)}</table>

@@ -61,60 +61,60 @@ if cluster is None:
     st.warning("This cluster has just been changed; reload the page.")
     st.stop()
 
-area = (load_taxonomy(miner.settings.taxonomy_path).label(cluster["category"], cluster["subcategory"])
-        if cluster["category"] else "uncategorised")
+area = (load_taxonomy(miner.settings.taxonomy_path).label(cluster.category, cluster.subcategory)
+        if cluster.category else "uncategorised")
 badges = [f":blue-badge[{area}]",  # taxonomy labels: the operator's own text
-          f":gray-badge[{TriageStatus.label_of(cluster['triage_status'])}]"]
-severity = typical_severity(cluster["severity_mix"])
+          f":gray-badge[{TriageStatus.label_of(cluster.triage_status)}]"]
+severity = typical_severity(cluster.severity_mix)
 if severity:
     colour = {Severity.CRITICAL: "red", Severity.HIGH: "orange"}.get(severity, "gray")
-    badges.append(f":{colour}-badge[typically {severity} · {critical_share(cluster['severity_mix']):.0%} critical]")
-if cluster["emerging"]:
+    badges.append(f":{colour}-badge[typically {severity} · {critical_share(cluster.severity_mix):.0%} critical]")
+if cluster.emerging:
     badges.append(":orange-badge[:material/trending_up: emerging]")
-if cluster["name_pinned"]:
+if cluster.name_pinned:
     badges.append(":violet-badge[:material/push_pin: name pinned]")
-if not cluster["active"]:
+if not cluster.active:
     badges.append(":gray-badge[inactive]")
-show_heading(cluster["name"])
+show_heading(cluster.name)
 st.markdown(" ".join(badges))
-if cluster["summary"]:
-    show_text(cluster["summary"])
-if cluster["emerging_reason"]:
-    show_caption(cluster["emerging_reason"])
+if cluster.summary:
+    show_text(cluster.summary)
+if cluster.emerging_reason:
+    show_caption(cluster.emerging_reason)
 
 daily = data.cluster_daily(cid, period)
 m = st.columns(3) + st.columns(3)  # two rows of three: every label fits at 1,024 px
 m[0].metric("Tickets in period", f"{int(daily['tickets'].sum()):,}",
             help=f"Tickets created {period.start:%b %d} - {period.end:%b %d, %Y} (the sidebar's period)")
-m[1].metric("Tickets, all time", f"{cluster['ticket_count']:,}")
-m[2].metric("Customers, all time", f"{cluster['customer_count']:,}",
+m[1].metric("Tickets, all time", f"{cluster.ticket_count:,}")
+m[2].metric("Customers, all time", f"{cluster.customer_count:,}",
             help="Distinct organisations (or requesters, for tickets without one)")
-m[3].metric("Last 7 days", f"{cluster['count_7d']:,}", fmt_change(cluster["count_7d"], cluster["count_prev_7d"] or 0),
+m[3].metric("Last 7 days", f"{cluster.count_7d:,}", fmt_change(cluster.count_7d, cluster.count_prev_7d or 0),
             delta_color="inverse", help="Tickets in the last 7 days, against the 7 days before")
-m[4].metric("First seen", fmt_dt(cluster["first_seen"], with_time=False))
-m[5].metric("Last seen", fmt_dt(cluster["last_seen"], with_time=False))
+m[4].metric("First seen", fmt_dt(cluster.first_seen, with_time=False))
+m[5].metric("Last seen", fmt_dt(cluster.last_seen, with_time=False))
 
 customers = data.cluster_customers_cumulative(cid, period)
 c1, c2, c3 = st.columns([2, 2, 1])
 c1.plotly_chart(daily_bars(daily, "tickets", "Tickets per day"), width="stretch")
 c2.plotly_chart(line(customers, "customers", "Customers affected (cumulative)"), width="stretch")
-donut = severity_donut(cluster["severity_mix"] or {})
+donut = severity_donut(cluster.severity_mix or {})
 if donut is not None:
     c3.plotly_chart(donut, width="stretch")
 
 quotes = data.representative_quotes(cid, 5)
-if not quotes.empty:
+if quotes:
     st.markdown("#### What customers say")
-    for row in quotes.itertuples():
+    for row in quotes:
         show_quote(row.representative_quote)
 
 left, right = st.columns([3, 2])
 with right:
     st.markdown("#### Triage")
     statuses = TriageStatus.values()
-    status = st.selectbox("Status", statuses, index=statuses.index(cluster["triage_status"]),
+    status = st.selectbox("Status", statuses, index=statuses.index(cluster.triage_status),
                           format_func=TriageStatus.label_of, key=f"status_{cid}")
-    if status != cluster["triage_status"]:
+    if status != cluster.triage_status:
         edits.set_status(miner.engine, cid, status, author=author)
         refresh_data()
         st.toast(f"Status set to {TriageStatus.label_of(status)}")
@@ -130,15 +130,15 @@ with right:
             except edits.EditError as exc:
                 st.error(str(exc))
     notes = data.cluster_notes(cid)
-    for note in notes.itertuples():
+    for note in notes:
         with st.container(border=True):
             show_caption(f"{note.author or 'someone'} · {fmt_dt(note.created_at)}")
             show_text(note.body)
 
     with st.expander("Rename, pin, merge"):
         with st.form(f"rename_{cid}"):
-            new_name = st.text_input("Name", value=cluster["name"], max_chars=edits.MAX_NAME)
-            new_summary = st.text_area("Summary", value=cluster["summary"] or "")
+            new_name = st.text_input("Name", value=cluster.name, max_chars=edits.MAX_NAME)
+            new_summary = st.text_area("Summary", value=cluster.summary or "")
             pin = st.checkbox("Pin the name (automatic renaming never replaces it)", value=True)
             if st.form_submit_button("Save name"):
                 try:
@@ -147,7 +147,7 @@ with right:
                     st.rerun()
                 except edits.EditError as exc:
                     st.error(str(exc))
-        if cluster["name_pinned"] and st.button("Unpin the name", key=f"unpin_{cid}"):
+        if cluster.name_pinned and st.button("Unpin the name", key=f"unpin_{cid}"):
             edits.set_name_pinned(miner.engine, cid, False, author=author)
             refresh_data()
             st.rerun()
@@ -203,9 +203,9 @@ with left:
                         st.error(str(exc))
 
     events = data.cluster_events(cid, 30)
-    if not events.empty:
+    if events:
         with st.expander("Activity"):
-            for ev in events.itertuples():
+            for ev in events:
                 who = ev.author if isinstance(ev.author, str) and ev.author else "clustering"
                 show_caption(f"{fmt_dt(ev.created_at)} · {who} · "
                              f"{edits.describe_event(ev.action, ev.detail)}")

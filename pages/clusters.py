@@ -109,7 +109,7 @@ def _export() -> str:
     out.insert(3, "category_label", [category_label(c, s) for c, s in zip(out["category"], out["subcategory"],
                                                                            strict=True)])
     out["period_start"], out["period_end"] = period.start, period.end
-    return out.to_csv(index=False)
+    return str(out.to_csv(index=False))
 
 
 st.download_button(f"Export these {len(view)} clusters (CSV)", data=_export,

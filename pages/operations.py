@@ -28,7 +28,7 @@ with st.container(border=True):
 
 if user.is_admin:
     st.markdown("#### Start a run")
-    waiting = data.analysis_backlog()["pending"]
+    waiting = data.analysis_backlog().pending
     all_help = f"0 = every ticket waiting for analysis ({waiting:,} now)" + (
         ", within MINER_RUN_BUDGET_USD" if miner.settings.run_budget_usd else "")
     c1, c2, c3 = st.columns(3)

@@ -34,7 +34,7 @@ st.caption(f"{period.start:%b %d, %Y} - {period.end:%b %d, %Y} (the sidebar's pe
 counts = data.has_data()
 status = miner.worker.status()
 
-if not counts["issues"]:
+if not counts.issues:
     demo = miner.settings.effective_source == "demo"
     with st.container(border=True):
         if demo:
@@ -53,7 +53,7 @@ if not counts["issues"]:
             label = "Load demo data"
         else:
             st.markdown("### No product issues yet")
-            stored = "Tickets are stored, but none is analysed yet." if counts["tickets"] else "No tickets yet."
+            stored = "Tickets are stored, but none is analysed yet." if counts.tickets else "No tickets yet."
             st.markdown(f"Connected to {code_span(miner.settings.zendesk_public_url)}. {stored} Run the full "
                         "pipeline to sync, analyse and cluster them; the nightly schedule keeps them fresh afterwards.")
             label = "Run the full pipeline"
@@ -72,7 +72,7 @@ if status.is_running:
 backlog_notice(user, running=status.is_running)
 
 figures = data.overview_figures(period)
-cur, prev, covered = figures["current"], figures["previous"], figures["previous_covered"]
+cur, prev, covered = figures.current, figures.previous, figures.previous_covered
 
 
 def difference(now: int, before: int) -> str | None:
@@ -80,13 +80,13 @@ def difference(now: int, before: int) -> str | None:
 
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Tickets", f"{cur['tickets']:,}", fmt_change(cur["tickets"], prev["tickets"], covered=covered),
+c1.metric("Tickets", f"{cur.tickets:,}", fmt_change(cur.tickets, prev.tickets, covered=covered),
           delta_color="off")
-c2.metric("Product issues", f"{cur['issues']:,}", fmt_change(cur["issues"], prev["issues"], covered=covered),
+c2.metric("Product issues", f"{cur.issues:,}", fmt_change(cur.issues, prev.issues, covered=covered),
           delta_color="inverse")
-c3.metric("Critical + high issues", f"{cur['critical'] + cur['high']:,}",
-          difference(cur["critical"] + cur["high"], prev["critical"] + prev["high"]), delta_color="inverse")
-share = 100 * cur["tickets_with_issues"] / cur["tickets"] if cur["tickets"] else 0
+c3.metric("Critical + high issues", f"{cur.critical + cur.high:,}",
+          difference(cur.critical + cur.high, prev.critical + prev.high), delta_color="inverse")
+share = 100 * cur.tickets_with_issues / cur.tickets if cur.tickets else 0
 c4.metric("With a product issue", f"{share:.0f}%", help="Share of the period's tickets with a product issue")
 if covered:
     st.caption(f"Changes against the {period.days} days before.")
@@ -94,10 +94,10 @@ else:
     st.caption("No change shown: the data does not reach back over the whole previous period.")
 
 emerging = data.emerging_clusters()
-if not emerging.empty:
+if emerging:
     with st.container(border=True):
         st.markdown(f"#### :material/trending_up: Emerging ({len(emerging)})")
-        for row in emerging.head(6).itertuples():
+        for row in emerging[:6]:
             col1, col2 = st.columns([5, 1])
             with col1:
                 st.html(f"<strong>{inert(row.name)}</strong>")
@@ -107,7 +107,7 @@ if not emerging.empty:
 
 series = data.top_cluster_series(period, 8)
 if series.empty:
-    if counts["clusters"]:
+    if counts.clusters:
         st.info("No clustered issues in this period. Pick a longer period in the sidebar.")
     else:
         st.info("No clusters yet: issues are grouped at the end of a pipeline run.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -42,7 +44,7 @@ with c.container(border=True):
 
 st.markdown("#### Connection tests")
 t1, t2, t3 = st.columns(3)
-tests = {"Test Zendesk": ("zendesk", lambda: health.check_zendesk(settings, miner.context.demo_url)),
+tests: dict[str, tuple[str, Callable[[], health.Health]]] = {"Test Zendesk": ("zendesk", lambda: health.check_zendesk(settings, miner.context.demo_url)),
          "Test Claude": ("claude", lambda: health.check_claude(settings)),
          "Test database": ("database", lambda: health.check_database(miner.engine))}
 for col, (label, (key, check)) in zip((t1, t2, t3), tests.items(), strict=True):

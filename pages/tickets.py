@@ -55,7 +55,7 @@ st.caption(f"Tickets created {period.start:%b %d} - {period.end:%b %d, %Y}"
            + (f" · showing the newest {len(results)}" if len(results) == 200 else f" · {len(results)} found"))
 rows: list[int] = []
 if results.empty:
-    if not data.has_data()["tickets"]:
+    if not data.has_data().tickets:
         st.info("No tickets synced yet. Run a sync from *Operations*.")
     else:
         st.info("No ticket matches. Widen the period in the sidebar or loosen the filters.")
@@ -103,60 +103,60 @@ def show_ticket(ticket_id: int) -> None:
     if detail is None:
         st.warning("That ticket is gone.")
         return
-    t = detail["ticket"]
-    show_heading(t["subject"] or "(no subject)", level=3)
-    meta = [f"#{t['id']}", t["status"], fmt_dt(t["created_at"])]
-    if detail["organization"]:
-        meta.append(detail["organization"])
+    t = detail.ticket
+    show_heading(t.subject or "(no subject)", level=3)
+    meta = [f"#{t.id}", t.status, fmt_dt(t.created_at)]
+    if detail.organization:
+        meta.append(detail.organization)
     url = ticket_url(miner, ticket_id)
     show_caption(" · ".join(meta))
     if url:
         st.link_button("Open in Zendesk" if miner.settings.effective_source == "zendesk" else "Open in demo Zendesk",
                        url, icon=":material/open_in_new:")
 
-    analysis = detail["analysis"]
-    if detail["issues"]:
+    analysis = detail.analysis
+    if detail.issues:
         st.markdown("##### Extracted issues")
-        for issue in detail["issues"]:
+        for issue in detail.issues:
             with st.container(border=True):
-                st.html(f"<strong>{inert(issue['summary'])}</strong>")
-                show_caption(f"{category_label(issue['category'], issue['subcategory'])} · "
-                             f"{issue['issue_type'].replace('_', ' ')} · {issue['severity']} · "
-                             f"confidence {issue['confidence']:.2f}"
-                             + (f" · cluster #{issue['cluster_id']} {issue['cluster_name']}"
-                                if issue["cluster_id"] else ""))
-                if issue["detail"]:
-                    show_text(issue["detail"])
-                show_quote(issue["representative_quote"])
-                if issue["cluster_id"]:
+                st.html(f"<strong>{inert(issue.summary)}</strong>")
+                show_caption(f"{category_label(issue.category, issue.subcategory)} · "
+                             f"{issue.issue_type.replace('_', ' ')} · {issue.severity} · "
+                             f"confidence {issue.confidence:.2f}"
+                             + (f" · cluster #{issue.cluster_id} {issue.cluster_name}"
+                                if issue.cluster_id else ""))
+                if issue.detail:
+                    show_text(issue.detail)
+                show_quote(issue.representative_quote)
+                if issue.cluster_id:
                     st.page_link("pages/cluster.py", label="Open cluster",
-                                 query_params={"id": str(issue["cluster_id"])})
-    elif analysis and analysis["state"] == "done":
-        st.info(f"No product issue: {no_issue_label(analysis['no_issue_reason'] or 'other')}.")
-    elif analysis and analysis["state"] in ("failed", "needs_review"):
-        st.warning(f"Analysis {analysis['state'].replace('_', ' ')} after {analysis['attempts']} attempt(s): "
-                   f"{code_span(analysis['last_error'])}")
+                                 query_params={"id": str(issue.cluster_id)})
+    elif analysis and analysis.state == "done":
+        st.info(f"No product issue: {no_issue_label(analysis.no_issue_reason or 'other')}.")
+    elif analysis and analysis.state in ("failed", "needs_review"):
+        st.warning(f"Analysis {analysis.state.replace('_', ' ')} after {analysis.attempts} attempt(s): "
+                   f"{code_span(analysis.last_error)}")
     else:
         st.caption("Not analysed yet.")
-    if analysis and analysis["state"] == "done":
-        st.caption(f"Analysed by {analysis['analyzer']} ({code_span(analysis['model'])}, "
-                   f"prompt {analysis['prompt_version']}) on {fmt_dt(analysis['analyzed_at'])}")
+    if analysis and analysis.state == "done":
+        st.caption(f"Analysed by {analysis.analyzer} ({code_span(analysis.model)}, "
+                   f"prompt {analysis.prompt_version}) on {fmt_dt(analysis.analyzed_at)}")
 
     st.markdown("##### Conversation")
-    public = [c for c in detail["comments"] if c["public"]]
-    internal = [c for c in detail["comments"] if not c["public"]]
+    public = [c for c in detail.comments if c.public]
+    internal = [c for c in detail.comments if not c.public]
     if not public:
-        st.text(t["description"] or "")
+        st.text(t.description or "")
     for comment in public:
-        who = "Customer" if comment["author_id"] == t["requester_id"] else "Agent"
+        who = "Customer" if comment.author_id == t.requester_id else "Agent"
         with st.chat_message("user" if who == "Customer" else "assistant"):
-            st.caption(f"{who} · {fmt_dt(comment['created_at'])}")
-            show_text(comment["body"])
+            st.caption(f"{who} · {fmt_dt(comment.created_at)}")
+            show_text(comment.body)
     if internal:
         with st.expander(f"Internal notes ({len(internal)})"):
             for comment in internal:
-                st.caption(fmt_dt(comment["created_at"]))
-                show_text(comment["body"])
+                st.caption(fmt_dt(comment.created_at))
+                show_text(comment.body)
 
 
 # The ticket opens in a dialog over the table, where the reader is looking - from a selected row, or from a

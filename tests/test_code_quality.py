@@ -1,4 +1,5 @@
-"""The checks CI runs besides the tests: style (ruff) and types (mypy on the product core and the pages' helpers)."""
+"""The checks CI runs besides the tests: style (ruff) and types (mypy on the product core, the pages' helpers
+and the page scripts)."""
 
 from __future__ import annotations
 
@@ -31,4 +32,12 @@ def test_mypy_finds_nothing_in_what_the_pages_share() -> None:
     # the page scripts themselves are not a package (Streamlit runs each as a script); their helpers and
     # typed reads are
     result = run("mypy", "-p", "pages.ui")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_mypy_finds_nothing_in_the_page_scripts() -> None:
+    # the fields a page reads from its typed rows (pages/ui/data.py) are checked here
+    scripts = sorted(str(path.relative_to(REPO)) for path in (REPO / "pages").glob("*.py"))
+    result = run("mypy", "dashboard.py", *scripts)
     assert result.returncode == 0, result.stdout + result.stderr

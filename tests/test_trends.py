@@ -221,7 +221,7 @@ def test_emerging_fires_on_the_demo_emerging_issue_and_not_on_steady_ones(sqlite
 
 def test_overview_tables_match_hand_computed_values(fixture_db: Engine) -> None:
     from miner.models import DailyIssueStat, DailyTicketStat
-    from miner.queries import Period, overview_figures
+    from miner.queries import Period, PeriodFigures, overview_figures
 
     update_trends(fixture_db, today=TODAY)
     with fixture_db.connect() as conn:
@@ -231,8 +231,8 @@ def test_overview_tables_match_hand_computed_values(fixture_db: Engine) -> None:
     assert tickets[d(20)] == (2, 2) and tickets[d(2)] == (3, 3)  # the shared ticket counts once
     assert issues[(d(2), "critical")] == 1 and issues[(d(20), "high")] == 1
     assert sum(issues.values()) == 15  # 4 + 10 clustered + 1 unclustered
-    figures = overview_figures(fixture_db, Period(d(29), TODAY))["current"]
-    assert figures == {"tickets": 14, "issues": 15, "tickets_with_issues": 14, "critical": 1, "high": 10}
+    figures = overview_figures(fixture_db, Period(d(29), TODAY)).current
+    assert figures == PeriodFigures(tickets=14, issues=15, tickets_with_issues=14, critical=1, high=10)
 
 
 def test_customer_column_names_who_reported_when_there_is_no_organisation(fixture_db: Engine) -> None:
@@ -259,7 +259,7 @@ def test_quotes_come_from_different_customers_and_never_repeat_one_another(fixtu
             add_issue(conn, 2, 3, org=2000 + n)
         conn.execute(update(Issue).where(Issue.cluster_id == 2, Issue.organization_id >= 2000).values(
             representative_quote="the week view is so slow", cluster_similarity=1.0))
-    shown = representative_quotes(fixture_db, 2)["representative_quote"].tolist()
+    shown = [quote.representative_quote for quote in representative_quotes(fixture_db, 2)]
     assert [q.casefold().rstrip(".") for q in shown] == ["the week view is so slow", "loading the rota takes a minute",
                                             "filters reset every time", "it times out on mondays"]
 

@@ -15,7 +15,7 @@ def backlog_notice(user: User, *, running: bool) -> int:
     """"N of M tickets are not analysed yet - figures are partial", with a button that runs the
     pipeline over them (admins). Returns the number waiting."""
     backlog = data.analysis_backlog()
-    pending, tickets = backlog["pending"], backlog["tickets"]
+    pending, tickets = backlog.pending, backlog.tickets
     if not pending:
         return 0
     withheld = pending > MAX_UNANALYSED_SHARE * tickets
