@@ -40,6 +40,7 @@ from sqlalchemy import select  # noqa: E402
 
 from miner import db  # noqa: E402
 from miner.analysis.analyze import analyze_pending  # noqa: E402
+from miner.analysis.store import SyncReaction  # noqa: E402
 from miner.analysis.taxonomy import load_taxonomy  # noqa: E402
 from miner.clustering.run import run_clustering  # noqa: E402
 from miner.config import Settings  # noqa: E402
@@ -77,7 +78,7 @@ class Replay:
         """One scheduled pipeline run at `when` (sync, analyze, cluster, trends)."""
         self.sim = when
         with ZendeskClient(self.server.url, rpm=0) as client:
-            run_sync(self.engine, client, initial_days=3650, now=when)
+            run_sync(self.engine, client, initial_days=3650, now=when, on_change=SyncReaction())
         while analyze_pending(self.engine, self.settings, batch_size=5000).tickets:
             pass
         clustered = run_clustering(self.engine, embeddings=self.settings.embeddings, today=when.date(),

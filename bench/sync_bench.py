@@ -29,6 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 from miner import db  # noqa: E402
+from miner.analysis.store import SyncReaction  # noqa: E402
 from miner.sync import run_sync  # noqa: E402
 from miner.zendesk import ZendeskClient  # noqa: E402
 
@@ -120,7 +121,7 @@ def product(url: str, database_url: str) -> tuple[int, int, float]:
     db.upgrade(engine)
     started = time.perf_counter()
     with ZendeskClient(url, rpm=0) as client:
-        result = run_sync(engine, client, initial_days=3650)
+        result = run_sync(engine, client, initial_days=3650, on_change=SyncReaction())
     elapsed = time.perf_counter() - started
     engine.dispose()
     return result.tickets_new + result.tickets_deleted, result.comments, elapsed
@@ -212,12 +213,13 @@ def _fresh_url(database_url: str, name: str, tmp: str, suffix: str) -> str:
 RSS_CHILD = """
 import sys, time
 from miner import db
+from miner.analysis.store import SyncReaction
 from miner.sync import run_sync
 from miner.zendesk import ZendeskClient
 engine = db.make_engine(sys.argv[1]); db.upgrade(engine)
 started = time.perf_counter()
 with ZendeskClient(sys.argv[2], rpm=0) as client:
-    result = run_sync(engine, client, initial_days=3650)
+    result = run_sync(engine, client, initial_days=3650, on_change=SyncReaction())
 elapsed = time.perf_counter() - started
 peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
 print(result.tickets_new + result.tickets_deleted, result.comments, round(elapsed, 1), peak // 1024)

@@ -74,8 +74,8 @@ class MinerApp:
             self.started = False
 
     def _start_demo(self) -> None:
+        from miner.demo.anchor import demo_anchor
         from miner.demo.server import DemoZendesk
-        from miner.sync import demo_anchor
 
         self.demo = DemoZendesk(now=demo_anchor(self.engine), n_tickets=self.settings.demo_tickets).start()
         self.worker.ctx = RunContext(self.settings, self.engine, demo_url=self.demo.url)
@@ -84,10 +84,10 @@ class MinerApp:
         """Demo mode only: wipe the data and serve a freshly generated dataset dated up to now."""
         from sqlalchemy import delete
 
+        from miner.demo.anchor import demo_anchor
         from miner.models import Base
         from miner.runs.lease import RUN_LEASE, LeaseLock
         from miner.runs.runner import Busy
-        from miner.sync import demo_anchor
 
         if self.settings.effective_source != "demo":
             raise RuntimeError("reset_demo is only for demo mode")

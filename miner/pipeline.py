@@ -8,10 +8,16 @@ failed or cancelled run still records what it did.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Engine
+
+from miner.config import Settings
 from miner.progress import RunContext, RunControl, TaskFn
-from miner.sync import SyncResult, open_zendesk, run_sync
+from miner.sync import SyncResult, run_sync
+from miner.zendesk import ZendeskClient
 
 if TYPE_CHECKING:
     from miner.clustering.naming import Namer
@@ -21,8 +27,42 @@ log = logging.getLogger(__name__)
 DEMO_INITIAL_DAYS = 3650  # the demo dataset is finite: read all of it on the first sync
 
 
+@contextmanager
+def open_zendesk(
+    settings: Settings,
+    engine: Engine,
+    control: RunControl | None = None,
+    *,
+    demo_url: str | None = None,
+) -> Iterator[ZendeskClient]:
+    """A client for the configured source: Zendesk, or in demo mode the built-in demo Zendesk, which speaks
+    the same protocol on a local URL.
+
+    `demo_url` reuses a demo server that is already running (the dashboard keeps one); otherwise
+    one is started for the duration of the block.
+    """
+    if settings.effective_source == "demo":
+        if demo_url is None:
+            from miner.demo.anchor import demo_anchor
+            from miner.demo.server import DemoZendesk
+
+            with DemoZendesk(now=demo_anchor(engine), n_tickets=settings.demo_tickets) as server:
+                with ZendeskClient(server.url, rpm=0, max_wait=settings.zendesk_max_wait_seconds,
+                                   control=control) as client:
+                    yield client
+            return
+        with ZendeskClient(demo_url, rpm=0, max_wait=settings.zendesk_max_wait_seconds,
+                           control=control) as client:
+            yield client
+        return
+    with ZendeskClient.from_settings(settings, control=control) as client:
+        yield client
+
+
 def do_sync(ctx: RunContext, control: RunControl, result: dict[str, Any], *,
             backfill_days: int | None = None) -> None:
+    from miner.analysis.store import SyncReaction
+
     initial = (
         ctx.settings.initial_sync_days
         if ctx.settings.effective_source == "zendesk"
@@ -32,7 +72,7 @@ def do_sync(ctx: RunContext, control: RunControl, result: dict[str, Any], *,
     try:
         with open_zendesk(ctx.settings, ctx.engine, control, demo_url=ctx.demo_url) as client:
             run_sync(ctx.engine, client, backfill_days=backfill_days, initial_days=initial,
-                     control=control, result=figures)
+                     control=control, result=figures, on_change=SyncReaction())
     finally:
         result["sync"] = figures.as_dict()  # kept even when the sync stopped half-way
 

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from miner import db
-from miner.config import Settings
 from miner.models import Comment, SyncState, Ticket
 from miner.progress import RunControl
 from miner.quarantine import Quarantine, pending
@@ -41,7 +39,6 @@ log = logging.getLogger(__name__)
 
 TICKETS_STREAM = "tickets"
 EVENTS_STREAM = "ticket_events"
-DEMO_ANCHOR = "demo_anchor"
 BACKFILL_OVERLAP = 3600  # seconds re-read before the high-water mark when backfilling
 
 tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
@@ -56,6 +53,28 @@ LIVE_COLUMNS = [
 ]  # fmt: skip
 TOMBSTONE_COLUMNS = ["status", "generated_timestamp", "deleted_at", "synced_at"]
 NEWER = "excluded.generated_timestamp >= tickets.generated_timestamp"
+
+
+class SyncListener(Protocol):
+    """What reacts to the changes a sync stores (the analysis: `miner.analysis.store.SyncReaction`). Each
+    method runs inside the transaction that stores the change, so the reaction commits or rolls back with it."""
+
+    def tickets_deleted(self, conn: Connection, ticket_ids: Sequence[int]) -> None:
+        """These tickets were deleted in Zendesk."""
+
+    def text_changed(self, conn: Connection, ticket_ids: Sequence[int]) -> int:
+        """What these tickets say changed (a redaction, an edit, a comment made private); returns how many
+        analysed tickets go back to the analysis queue."""
+
+
+class IgnoreChanges:
+    """A listener that does nothing: a sync with nothing downstream of it."""
+
+    def tickets_deleted(self, conn: Connection, ticket_ids: Sequence[int]) -> None:
+        pass
+
+    def text_changed(self, conn: Connection, ticket_ids: Sequence[int]) -> int:
+        return 0
 
 
 @dataclass
@@ -99,19 +118,22 @@ def run_sync(
     control: RunControl | None = None,
     now: datetime | None = None,
     result: SyncResult | None = None,
+    on_change: SyncListener | None = None,
 ) -> SyncResult:
     """Sync tickets, then comments, from where the last run stopped (or from `backfill_days` ago).
 
-    Pass `result` to keep the figures of a sync that stops half-way.
+    Pass `result` to keep the figures of a sync that stops half-way, and `on_change` to have deleted and
+    changed tickets acted on (the pipeline passes the analysis store's reaction; without one, nothing is).
     """
+    listener: SyncListener = on_change if on_change is not None else IgnoreChanges()
     control = control or client.control
     now = now or datetime.now(UTC)
     result = result if result is not None else SyncResult()
     started = time.monotonic()
     quarantine = Quarantine.load(engine)
     try:
-        _sync_tickets(engine, client, result, backfill_days, initial_days, control, now, quarantine)
-        _sync_comments(engine, client, result, backfill_days, initial_days, control, now, quarantine)
+        _sync_tickets(engine, client, result, backfill_days, initial_days, control, now, quarantine, listener)
+        _sync_comments(engine, client, result, backfill_days, initial_days, control, now, quarantine, listener)
         result.caught_up = True
     finally:
         result.quarantined = quarantine.added
@@ -136,6 +158,7 @@ def _sync_tickets(
     control: RunControl,
     now: datetime,
     quarantine: Quarantine,
+    listener: SyncListener,
 ) -> None:
     state = read_state(engine, TICKETS_STREAM)
     cursor: str | None = None
@@ -162,7 +185,7 @@ def _sync_tickets(
         if page_high is not None:
             high_water = max(high_water or 0, page_high)
         with db.write_transaction(engine) as conn:
-            _store_tickets(conn, page, result, now, quarantine)
+            _store_tickets(conn, page, result, now, quarantine, listener)
             write_state(
                 conn,
                 TICKETS_STREAM,
@@ -193,7 +216,7 @@ COMMENT_UPDATE = (update(comments_t).where(comments_t.c.id == bindparam("comment
 
 
 def _store_tickets(conn: Connection, page: TicketPage, result: SyncResult, now: datetime,
-                   quarantine: Quarantine) -> None:
+                   quarantine: Quarantine, listener: SyncListener) -> None:
     for bad in page.rejected:
         _hold_rejected(conn, quarantine, TICKETS_STREAM, bad, now)
     if page.organizations:
@@ -248,9 +271,7 @@ def _store_tickets(conn: Connection, page: TicketPage, result: SyncResult, now: 
     quarantine.release(conn, "ticket", [t.id for t in stored])
     gone = [t.id for t in stored if t.status == "deleted"]
     if gone:  # a deleted ticket's issues leave every count
-        from miner.analysis.store import forget_issues
-
-        forget_issues(conn, gone)
+        listener.tickets_deleted(conn, gone)
 
 
 def _live_row(conn: Connection, t: ZTicket, gts: int, synced: Any) -> tuple[Any, ...]:
@@ -325,6 +346,7 @@ def _sync_comments(
     control: RunControl,
     now: datetime,
     quarantine: Quarantine,
+    listener: SyncListener,
 ) -> None:
     state = read_state(engine, EVENTS_STREAM)
     if state and state.start_time is not None:
@@ -335,14 +357,14 @@ def _sync_comments(
         start = int((now - timedelta(days=max(initial_days, backfill_days or 0))).timestamp())
     control.stage("Syncing comments", message=f"ticket events from {_iso(start)}")
     purged = _purged_ticket_ids(engine)
-    _retry_redactions(engine, client, result, quarantine, purged, now)
+    _retry_redactions(engine, client, result, quarantine, purged, now, listener)
     first = start
     seen = 0
     for page in client.ticket_event_pages(start_time=start):
         control.check()
         reread = _reread(client, _redacted_tickets(page, purged))  # over HTTP, before the transaction opens
         with db.write_transaction(engine) as conn:
-            _store_comments(conn, page, result, quarantine, purged, now, reread)
+            _store_comments(conn, page, result, quarantine, purged, now, reread, listener)
             next_start = page.end_time if page.end_time is not None else start
             write_state(
                 conn,
@@ -370,7 +392,7 @@ def _redacted_tickets(page: EventPage, purged: set[int]) -> list[int]:
 
 
 def _store_comments(conn: Connection, page: EventPage, result: SyncResult, quarantine: Quarantine,
-                    purged: set[int], now: datetime, reread: _Reread) -> None:
+                    purged: set[int], now: datetime, reread: _Reread, listener: SyncListener) -> None:
     for bad in page.rejected:
         _hold_rejected(conn, quarantine, EVENTS_STREAM, bad, now)
     rows: dict[int, tuple[Any, ...]] = {}  # COMMENT_COLUMNS
@@ -399,7 +421,7 @@ def _store_comments(conn: Connection, page: EventPage, result: SyncResult, quara
                 else:
                     visibility[child.comment_id] = child.public
     _add_rereads(conn, reread, rows, visibility)  # read after the page: the current state wins
-    _apply_comments(conn, rows, visibility, result, quarantine, now)
+    _apply_comments(conn, rows, visibility, result, quarantine, now, listener)
     _settle_rereads(conn, reread, quarantine, now)
     if quarantine.held:  # events that were quarantined before and are fine now
         quarantine.release(conn, "ticket_event", [e.id for e in page.ticket_events])
@@ -408,8 +430,8 @@ def _store_comments(conn: Connection, page: EventPage, result: SyncResult, quara
 
 
 def _apply_comments(conn: Connection, rows: dict[int, tuple[Any, ...]], visibility: dict[int, bool],
-                    result: SyncResult, quarantine: Quarantine, now: datetime) -> None:
-    """Insert new comments, overwrite changed ones, set visibility; re-queue tickets whose text changed."""
+                    result: SyncResult, quarantine: Quarantine, now: datetime, listener: SyncListener) -> None:
+    """Insert new comments, overwrite changed ones, set visibility; report tickets whose text changed."""
     inserted = COMMENT_INSERT.execute_isolating(conn, list(rows.values()))  # the comments seen before stay, for now
     ids = list(rows)
     if inserted.refused:
@@ -442,9 +464,7 @@ def _apply_comments(conn: Connection, rows: dict[int, tuple[Any, ...]], visibili
         return
     conn.execute(COMMENT_UPDATE, changes)
     result.comments_updated += len(changes)
-    from miner.analysis.store import requeue_for_analysis
-
-    result.reanalysis_queued += requeue_for_analysis(conn, sorted(touched))
+    result.reanalysis_queued += listener.text_changed(conn, sorted(touched))
 
 
 class _CommentRow(BaseModel):
@@ -505,7 +525,7 @@ def _settle_rereads(conn: Connection, reread: _Reread, quarantine: Quarantine, n
 
 
 def _retry_redactions(engine: Engine, client: ZendeskClient, result: SyncResult, quarantine: Quarantine,
-                      purged: set[int], now: datetime) -> None:
+                      purged: set[int], now: datetime, listener: SyncListener) -> None:
     """Redactions whose re-read failed in an earlier sync: the export will not send them again."""
     if not any(key.startswith(f"{REDACTION}:") for key in quarantine.held):
         return
@@ -516,7 +536,7 @@ def _retry_redactions(engine: Engine, client: ZendeskClient, result: SyncResult,
         quarantine.release(conn, REDACTION, [i for i in ids if i in purged])
         rows: dict[int, tuple[Any, ...]] = {}
         _add_rereads(conn, reread, rows, {})
-        _apply_comments(conn, rows, {}, result, quarantine, now)
+        _apply_comments(conn, rows, {}, result, quarantine, now, listener)
         _settle_rereads(conn, reread, quarantine, now)
 
 
@@ -575,52 +595,3 @@ def _estimate_total(done: int, first_ts: int | None, last_ts: int | None, now: d
 
 def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-# --- wiring -------------------------------------------------------------------------------------
-
-
-@contextmanager
-def open_zendesk(
-    settings: Settings,
-    engine: Engine,
-    control: RunControl | None = None,
-    *,
-    demo_url: str | None = None,
-) -> Iterator[ZendeskClient]:
-    """A client for the configured source; in demo mode, against the built-in demo Zendesk.
-
-    `demo_url` reuses a demo server that is already running (the dashboard keeps one); otherwise
-    one is started for the duration of the block.
-    """
-    if settings.effective_source == "demo":
-        if demo_url is None:
-            from miner.demo.server import DemoZendesk
-
-            with DemoZendesk(now=demo_anchor(engine), n_tickets=settings.demo_tickets) as server:
-                with ZendeskClient(server.url, rpm=0, max_wait=settings.zendesk_max_wait_seconds,
-                                   control=control) as client:
-                    yield client
-            return
-        with ZendeskClient(demo_url, rpm=0, max_wait=settings.zendesk_max_wait_seconds,
-                           control=control) as client:
-            yield client
-        return
-    with ZendeskClient.from_settings(settings, control=control) as client:
-        yield client
-
-
-def demo_anchor(engine: Engine, *, reset: bool = False) -> datetime:
-    """The moment the demo dataset is generated relative to, fixed at first use.
-
-    The demo data is generated from a seed relative to this time, so every process (dashboard, CLI,
-    scheduler, replicas) serves the identical dataset and incremental syncs see no phantom changes.
-    """
-    anchor = datetime.now(UTC).replace(second=0, microsecond=0)
-    row = {"stream": DEMO_ANCHOR, "cursor": anchor.isoformat(), "updated_at": anchor}
-    with db.write_transaction(engine) as conn:
-        # insert-if-absent, then read: two processes starting together agree on one anchor
-        db.upsert(conn, state_t, [row], key=["stream"], update=["cursor", "updated_at"] if reset else None)
-        state = read_state(conn, DEMO_ANCHOR)
-    assert state is not None and state.cursor
-    return datetime.fromisoformat(state.cursor)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from miner import db
 from miner.analysis.schema import ExtractedIssue, TicketResult
-from miner.analysis.store import store_results
+from miner.analysis.store import SyncReaction, store_results
 from miner.analysis.ticket_text import TicketForAnalysis
 from miner.config import ConfigError, Settings
 from miner.demo.dataset import generate_dataset
@@ -41,7 +41,7 @@ def zendesk(dataset) -> Iterator[DemoZendesk]:
 
 def sync(engine: Engine, zendesk: DemoZendesk, **kwargs: object) -> None:
     with ZendeskClient(zendesk.url, rpm=0) as client:
-        run_sync(engine, client, initial_days=3650, **kwargs)  # type: ignore[arg-type]
+        run_sync(engine, client, initial_days=3650, on_change=SyncReaction(), **kwargs)  # type: ignore[arg-type]
 
 
 # --- storable text --------------------------------------------------------------------------------

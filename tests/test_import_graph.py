@@ -120,6 +120,24 @@ def test_the_run_machinery_never_reaches_the_app_or_the_seed_facade(low: str) ->
     assert not {"miner.app", "miner.tasks", "miner.api", "miner.cli"} & reaches(import_graph(), low)
 
 
+def sync_reaches_analysis_work_or_the_demo(graph: dict[str, set[str]]) -> set[str]:
+    # the settings know the taxonomy and the prices (miner.config validates them): that is not analysis work
+    work = {"miner.analysis.store", "miner.analysis.analyze", "miner.analysis.claude", "miner.analysis.offline"}
+    return {m for m in reaches(graph, "miner.sync") if m in work or m.startswith("miner.demo")}
+
+
+def test_the_sync_reaches_neither_analysis_storage_nor_the_demo() -> None:
+    # the sync reports what changed (miner.sync.SyncListener) and the analysis reacts; the demo Zendesk is
+    # one more URL for the client, handed in by the pipeline
+    assert sync_reaches_analysis_work_or_the_demo(import_graph()) == set()
+
+
+def test_the_check_sees_the_sync_reaching_into_analysis_storage() -> None:
+    graph = import_graph()
+    graph["miner.sync"].add("miner.analysis.store")  # as it once did, lazily, to forget a deleted ticket's issues
+    assert sync_reaches_analysis_work_or_the_demo(graph) == {"miner.analysis.store"}
+
+
 @pytest.mark.parametrize("module", ["miner.vocabulary", "miner.progress", "miner.pipeline", "miner.runs.registry",
                                     "miner.runs.worker", "miner.runs.scheduler", "miner.app", "miner.tasks",
                                     "miner.api", "miner.cli"])

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select, update
 
+from miner.analysis.store import SyncReaction
 from miner.config import Settings
 from miner.demo.dataset import generate_dataset
 from miner.demo.server import MISSING, DemoZendesk
@@ -44,7 +45,7 @@ def client_for(server: DemoZendesk, **kwargs) -> ZendeskClient:
 
 def sync(engine: Engine, server: DemoZendesk, **kwargs) -> SyncResult:
     with client_for(server, **kwargs.pop("client", {})) as client:
-        return run_sync(engine, client, initial_days=EVERYTHING, **kwargs)
+        return run_sync(engine, client, initial_days=EVERYTHING, on_change=SyncReaction(), **kwargs)
 
 
 def assert_db_matches(engine: Engine, server: DemoZendesk) -> None:

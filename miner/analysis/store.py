@@ -194,6 +194,17 @@ def forget_issues(conn: Connection, ticket_ids: Sequence[int]) -> int:
     return conn.execute(delete(issues_t).where(issues_t.c.ticket_id.in_(list(ticket_ids)))).rowcount
 
 
+class SyncReaction:
+    """What the analysis does about the changes a sync stores (a `miner.sync.SyncListener`), inside the
+    sync's transaction: a deleted ticket's issues go; a ticket whose text changed is analysed again."""
+
+    def tickets_deleted(self, conn: Connection, ticket_ids: Sequence[int]) -> None:
+        forget_issues(conn, ticket_ids)
+
+    def text_changed(self, conn: Connection, ticket_ids: Sequence[int]) -> int:
+        return requeue_for_analysis(conn, ticket_ids)
+
+
 def requeue_for_analysis(conn: Connection, ticket_ids: Sequence[int]) -> int:
     """What the analyzer reads of these tickets changed in Zendesk (a redaction, an edit, a comment made
     private): their issues go, since they may quote or paraphrase text that is no longer there, and the
