@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -90,25 +90,12 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="MINER_LOG_LEVEL")
 
     # ------------------------------------------------------------------------------------------
-    @field_validator(
-        "zendesk_subdomain",
-        "zendesk_email",
-        "zendesk_base_url",
-        "anthropic_base_url",
-        "source",
-        "prices_path",
-        "local_access",
-        mode="before",
-    )
+    @field_validator("zendesk_subdomain", "zendesk_email", "zendesk_base_url", "anthropic_base_url", "source",
+                     "prices_path", "local_access", "zendesk_api_token", "zendesk_oauth_token", "anthropic_api_key",
+                     "api_token", "dashboard_password", "run_budget_usd", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("zendesk_api_token", "zendesk_oauth_token", "anthropic_api_key", "api_token",
-                     "dashboard_password", "run_budget_usd", mode="before")
-    @classmethod
-    def _blank_secret_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        return blank_is_unset(value)
 
     @field_validator("zendesk_subdomain")
     @classmethod
@@ -125,12 +112,7 @@ class Settings(BaseModel):
     @field_validator("zendesk_base_url", "anthropic_base_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
+        return http_url(value)
 
     @field_validator("database_url")
     @classmethod
@@ -316,7 +298,8 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            raise ConfigError(_explain(exc)) from None
+            raise ConfigError(explain(exc, cls, secrets=_SECRET_NAMES,
+                                      urls={"DATABASE_URL", "ZENDESK_BASE_URL", "ANTHROPIC_BASE_URL"})) from None
 
 
 RENAMED = {"MINER_MANUAL_SYNCS_PER_HOUR": "MINER_MANUAL_RUNS_PER_HOUR"}  # old name -> new name
@@ -365,18 +348,39 @@ def _read_secrets(path: Path | None) -> dict[str, Any]:
     return {key: value for key, value in data.items() if not isinstance(value, dict)}
 
 
-def _explain(exc: ValidationError) -> str:
+# --- shared by every settings model (these and miner.fixes.settings) ---------------------------------
+
+
+def blank_is_unset(value: Any) -> Any:
+    """A setting given as blank text is not given."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def http_url(value: str | None) -> str | None:
+    """An http:// or https:// URL, without a trailing slash."""
+    if value is None:
+        return None
+    value = value.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def explain(exc: ValidationError, model: type[BaseModel], *, secrets: Collection[str],
+            urls: Collection[str] = ()) -> str:
+    """One line naming each bad setting by its environment name; `secrets` are never echoed, and `urls`
+    are shown with their password masked."""
     lines = []
-    aliases = {name: field.alias for name, field in Settings.model_fields.items()}
+    aliases = {name: field.alias for name, field in model.model_fields.items()}
     for error in exc.errors():
         loc = error.get("loc") or ()
         name = aliases.get(str(loc[0]), str(loc[0])) if loc else ""
         message = error["msg"].removeprefix("Value error, ")
         given = error.get("input")
         if name and not isinstance(given, dict):
-            if name in _SECRET_NAMES:
+            if name in secrets:
                 shown = "(hidden)"
-            elif name in ("DATABASE_URL", "ZENDESK_BASE_URL", "ANTHROPIC_BASE_URL") and isinstance(given, str):
+            elif name in urls and isinstance(given, str):
                 shown = repr(mask_url_password(given))
             else:
                 shown = repr(given)

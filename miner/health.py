@@ -11,15 +11,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, select
 
 from miner import db
 from miner.config import Settings
 from miner.errors import describe
-from miner.models import HealthCheck
+from miner.models import health_t
 
 log = logging.getLogger(__name__)
-health_t: Table = HealthCheck.__table__  # type: ignore[assignment]
 COMPONENTS = ("database", "zendesk", "claude")
 
 

@@ -7,7 +7,7 @@ datetimes, so SQL written against either database compares like with like.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
     false,
@@ -447,3 +448,29 @@ Index("ix_issues_cluster_created", Issue.cluster_id, Issue.ticket_created_at)
 # Covers "customers affected per cluster" (first appearance of each customer) without table reads.
 Index("ix_issues_cluster_customer", Issue.cluster_id, Issue.organization_id, Issue.requester_id,
       Issue.ticket_created_at)
+
+
+# The tables, for Core queries: the same objects as the models' `__table__`, typed as the Tables they are
+# (the declarative attribute is typed FromClause).
+tickets_t = cast(Table, Ticket.__table__)
+comments_t = cast(Table, Comment.__table__)
+sync_state_t = cast(Table, SyncState.__table__)
+quarantine_t = cast(Table, SyncQuarantine.__table__)
+runs_t = cast(Table, TaskRun.__table__)
+leases_t = cast(Table, Lease.__table__)
+schedules_t = cast(Table, Schedule.__table__)
+health_t = cast(Table, HealthCheck.__table__)
+reports_t = cast(Table, Report.__table__)
+analyses_t = cast(Table, TicketAnalysis.__table__)
+issues_t = cast(Table, Issue.__table__)
+calls_t = cast(Table, LLMCall.__table__)
+batches_t = cast(Table, AnalysisBatch.__table__)
+embeddings_t = cast(Table, IssueEmbedding.__table__)
+clusters_t = cast(Table, Cluster.__table__)
+cluster_days_t = cast(Table, ClusterDailyStat.__table__)
+ticket_days_t = cast(Table, DailyTicketStat.__table__)
+issue_days_t = cast(Table, DailyIssueStat.__table__)
+events_t = cast(Table, ClusterEvent.__table__)
+notes_t = cast(Table, ClusterNote.__table__)
+dirty_t = cast(Table, DirtyDay.__table__)
+app_state_t = cast(Table, AppState.__table__)

@@ -13,18 +13,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, Table, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from miner import db
 from miner.analysis.store import forget_issues
-from miner.models import Comment, Issue, IssueEmbedding, Ticket
+from miner.models import comments_t, embeddings_t, issues_t, tickets_t
 
 log = logging.getLogger(__name__)
 
-tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
-comments_t: Table = Comment.__table__  # type: ignore[assignment]
-issues_t: Table = Issue.__table__  # type: ignore[assignment]
-embeddings_t: Table = IssueEmbedding.__table__  # type: ignore[assignment]
 CHUNK = 500  # tickets per transaction: a large first purge does not hold the write lock for long
 
 

@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from miner import db
 from miner.errors import describe
-from miner.models import SyncQuarantine
+from miner.models import quarantine_t
 
 log = logging.getLogger(__name__)
 
-quarantine_t: Table = SyncQuarantine.__table__  # type: ignore[assignment]
 ERROR_CHARS = 300
 
 

@@ -8,16 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, desc, insert, select
+from sqlalchemy import Engine, delete, desc, insert, select
 
 from miner import db
-from miner.models import Cluster, HealthCheck, LLMCall, Report
+from miner.models import calls_t, clusters_t, health_t, reports_t
 from miner.queries import OverviewFigures, Period, overview_figures
-
-clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
-reports_t: Table = Report.__table__  # type: ignore[assignment]
-calls_t: Table = LLMCall.__table__  # type: ignore[assignment]
-health_t: Table = HealthCheck.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, Table, bindparam, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from miner import db
-from miner.models import Comment, SyncState, Ticket
+from miner.models import SyncState, comments_t, sync_state_t, tickets_t
 from miner.progress import RunControl
 from miner.quarantine import Quarantine, pending
 from miner.zendesk import ZendeskClient, ZendeskError
@@ -41,9 +41,6 @@ TICKETS_STREAM = "tickets"
 EVENTS_STREAM = "ticket_events"
 BACKFILL_OVERLAP = 3600  # seconds re-read before the high-water mark when backfilling
 
-tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
-comments_t: Table = Comment.__table__  # type: ignore[assignment]
-state_t: Table = SyncState.__table__  # type: ignore[assignment]
 
 # Columns a newer live version of a ticket overwrites. A tombstone overwrites only its own columns.
 LIVE_COLUMNS = [
@@ -551,7 +548,7 @@ def _purged_ticket_ids(engine: Engine) -> set[int]:
 
 
 def read_state(engine: Engine | Connection, stream: str) -> SyncState | None:
-    query = select(state_t).where(state_t.c.stream == stream)
+    query = select(sync_state_t).where(sync_state_t.c.stream == stream)
     if isinstance(engine, Connection):
         row = engine.execute(query).first()
     else:
@@ -578,7 +575,7 @@ def write_state(
         "caught_up_at": caught_up,
     }
     update = ["cursor", "start_time", "updated_at"] + (["caught_up_at"] if caught_up else [])
-    db.upsert(conn, state_t, [row], key=["stream"], update=update)
+    db.upsert(conn, sync_state_t, [row], key=["stream"], update=update)
 
 
 def _estimate_total(done: int, first_ts: int | None, last_ts: int | None, now: datetime) -> int | None:

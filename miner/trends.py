@@ -20,34 +20,26 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, case, delete, distinct, func, insert, select, update
+from sqlalchemy import Engine, bindparam, case, delete, distinct, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from miner import db
 from miner.analysis import store
 from miner.models import (
-    AppState,
-    Cluster,
-    ClusterDailyStat,
-    DailyIssueStat,
-    DailyTicketStat,
-    DirtyDay,
-    Issue,
-    Ticket,
+    app_state_t,
+    cluster_days_t,
+    clusters_t,
+    dirty_t,
+    issue_days_t,
+    issues_t,
+    ticket_days_t,
+    tickets_t,
 )
 from miner.progress import RunControl
 from miner.vocabulary import Severity
 
 log = logging.getLogger(__name__)
 
-issues_t: Table = Issue.__table__  # type: ignore[assignment]
-tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
-clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
-daily_t: Table = ClusterDailyStat.__table__  # type: ignore[assignment]
-dirty_t: Table = DirtyDay.__table__  # type: ignore[assignment]
-ticket_days_t: Table = DailyTicketStat.__table__  # type: ignore[assignment]
-issue_days_t: Table = DailyIssueStat.__table__  # type: ignore[assignment]
-state_t: Table = AppState.__table__  # type: ignore[assignment]
 
 WATERMARK = "trends_watermark"
 NEW_WINDOW_DAYS = 14
@@ -96,7 +88,7 @@ def update_trends(engine: Engine, *, control: RunControl | None = None, full: bo
         result.full = full or watermark is None
         days = _dirty_days(conn, None if result.full else watermark)
         if result.full:
-            for table in (daily_t, ticket_days_t, issue_days_t):
+            for table in (cluster_days_t, ticket_days_t, issue_days_t):
                 conn.execute(delete(table))
         control.update(total=len(days) + 1, message=f"{len(days)} days to recompute")
         for start in range(0, len(days), DAY_CHUNK):
@@ -118,12 +110,12 @@ def update_trends(engine: Engine, *, control: RunControl | None = None, full: bo
 
 
 def _read_watermark(conn: Connection) -> datetime | None:
-    value = conn.execute(select(state_t.c.value).where(state_t.c.key == WATERMARK)).scalar()
+    value = conn.execute(select(app_state_t.c.value).where(app_state_t.c.key == WATERMARK)).scalar()
     return datetime.fromisoformat(value) if value else None
 
 
 def _write_watermark(conn: Connection, when: datetime) -> None:
-    db.upsert(conn, state_t, [{"key": WATERMARK, "value": when.isoformat(), "updated_at": when}],
+    db.upsert(conn, app_state_t, [{"key": WATERMARK, "value": when.isoformat(), "updated_at": when}],
               key=["key"], update=["value", "updated_at"])
 
 
@@ -156,7 +148,7 @@ def _recompute_days(conn: Connection, days: list[date]) -> None:
     end = datetime.combine(max(days) + timedelta(days=1), datetime.min.time(), UTC)
     wanted = set(days)
     _recompute_overview_days(conn, days, start, end)
-    conn.execute(delete(daily_t).where(daily_t.c.day.in_(days)))
+    conn.execute(delete(cluster_days_t).where(cluster_days_t.c.day.in_(days)))
     day = func.date(issues_t.c.ticket_created_at)
     rows = conn.execute(
         select(
@@ -177,7 +169,7 @@ def _recompute_days(conn: Connection, days: list[date]) -> None:
         for r in rows if _as_date(r.day) in wanted
     ]
     if payload:
-        conn.execute(insert(daily_t), payload)
+        conn.execute(insert(cluster_days_t), payload)
 
 
 def _recompute_overview_days(conn: Connection, days: list[date], start: datetime, end: datetime) -> None:
@@ -219,13 +211,13 @@ def refresh_cluster_figures(conn: Connection, today: date, *, unanalysed: int = 
     base_start = d7 - timedelta(days=BASELINE_DAYS)
     new_since = today - timedelta(days=NEW_WINDOW_DAYS - 1)
     per_day = select(
-        daily_t.c.cluster_id,
-        func.sum(daily_t.c.tickets).label("tickets"),
-        func.sum(case((daily_t.c.day >= d7, daily_t.c.tickets), else_=0)).label("last7"),
-        func.sum(case(((daily_t.c.day >= d14) & (daily_t.c.day < d7), daily_t.c.tickets), else_=0)).label("prev7"),
-        func.sum(case(((daily_t.c.day >= base_start) & (daily_t.c.day < d7), daily_t.c.tickets), else_=0)).label("base"),
-        func.sum(case((daily_t.c.day >= new_since, daily_t.c.tickets), else_=0)).label("recent14"),
-    ).group_by(daily_t.c.cluster_id)
+        cluster_days_t.c.cluster_id,
+        func.sum(cluster_days_t.c.tickets).label("tickets"),
+        func.sum(case((cluster_days_t.c.day >= d7, cluster_days_t.c.tickets), else_=0)).label("last7"),
+        func.sum(case(((cluster_days_t.c.day >= d14) & (cluster_days_t.c.day < d7), cluster_days_t.c.tickets), else_=0)).label("prev7"),
+        func.sum(case(((cluster_days_t.c.day >= base_start) & (cluster_days_t.c.day < d7), cluster_days_t.c.tickets), else_=0)).label("base"),
+        func.sum(case((cluster_days_t.c.day >= new_since, cluster_days_t.c.tickets), else_=0)).label("recent14"),
+    ).group_by(cluster_days_t.c.cluster_id)
     windows = {r.cluster_id: r for r in conn.execute(per_day)}
 
     live = tickets_t.c.status != "deleted"

@@ -7,21 +7,22 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from miner import db
 from miner.analysis.schema import SCHEMA_VERSION, TicketResult, Usage, dedupe_issues
 from miner.analysis.ticket_text import TicketForAnalysis, TicketMessage
-from miner.models import AnalysisBatch, Comment, DirtyDay, Issue, LLMCall, Ticket, TicketAnalysis
-
-tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
-comments_t: Table = Comment.__table__  # type: ignore[assignment]
-issues_t: Table = Issue.__table__  # type: ignore[assignment]
-analyses_t: Table = TicketAnalysis.__table__  # type: ignore[assignment]
-calls_t: Table = LLMCall.__table__  # type: ignore[assignment]
-batches_t: Table = AnalysisBatch.__table__  # type: ignore[assignment]
-dirty_t: Table = DirtyDay.__table__  # type: ignore[assignment]
+from miner.models import (
+    AnalysisBatch,
+    analyses_t,
+    batches_t,
+    calls_t,
+    comments_t,
+    dirty_t,
+    issues_t,
+    tickets_t,
+)
 
 
 def _pending_condition() -> Any:

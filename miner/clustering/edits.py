@@ -10,18 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from miner import db
 from miner.errors import MinerError
-from miner.models import Cluster, ClusterEvent, ClusterNote, Issue
+from miner.models import clusters_t, events_t, issues_t, notes_t
 from miner.vocabulary import TriageStatus
-
-clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
-issues_t: Table = Issue.__table__  # type: ignore[assignment]
-events_t: Table = ClusterEvent.__table__  # type: ignore[assignment]
-notes_t: Table = ClusterNote.__table__  # type: ignore[assignment]
 
 MAX_NAME = 120
 MAX_NOTE = 5000

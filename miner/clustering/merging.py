@@ -35,11 +35,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, select
 
 from miner import db
 from miner.clustering.edits import log_event, merge_in
-from miner.models import Cluster, ClusterEvent, Issue
+from miner.models import clusters_t, events_t, issues_t
 
 if TYPE_CHECKING:
     from miner.clustering.naming import Namer
@@ -47,9 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
-issues_t: Table = Issue.__table__  # type: ignore[assignment]
-events_t: Table = ClusterEvent.__table__  # type: ignore[assignment]
 
 MERGE_AT = 0.9
 MAX_QUESTIONS = 20

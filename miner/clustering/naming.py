@@ -23,20 +23,16 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine, Table, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 
 from miner import db
 from miner.analysis.offline import sentence_case
 from miner.clustering import algorithm
-from miner.models import Cluster, Issue, LLMCall, Ticket
+from miner.models import calls_t, clusters_t, issues_t, tickets_t
 from miner.progress import RunControl
 
 log = logging.getLogger(__name__)
 
-clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
-issues_t: Table = Issue.__table__  # type: ignore[assignment]
-calls_t: Table = LLMCall.__table__  # type: ignore[assignment]
-tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
 
 RENAME_GROWTH = 1.5
 SAMPLE_PER_CLUSTER = 200

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Engine, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Engine, bindparam, case, func, insert, select, update
 
 from miner import db, trends
 from miner.analysis.taxonomy import Taxonomy
@@ -36,16 +36,12 @@ from miner.clustering.embeddings import get_embedder
 from miner.clustering.merging import merge_similar
 from miner.clustering.naming import Namer, dominant_labels
 from miner.clustering.vectors import IssueVectors, embed_missing, representation, unit
-from miner.models import Cluster, ClusterEvent, Issue, Ticket
+from miner.models import clusters_t, events_t, issues_t, tickets_t
 from miner.progress import RunControl
 from miner.vocabulary import TriageStatus
 
 log = logging.getLogger(__name__)
 
-issues_t: Table = Issue.__table__  # type: ignore[assignment]
-tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
-clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
-events_t: Table = ClusterEvent.__table__  # type: ignore[assignment]
 
 MIN_NEW_CLUSTER = 5
 NEIGHBOURS = 3  # a new issue far from every centre joins the cluster of its nearest reports ...

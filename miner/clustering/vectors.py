@@ -30,17 +30,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, select
 
 from miner import db
 from miner.analysis.taxonomy import Taxonomy
 from miner.clustering.embeddings import Embedder
-from miner.models import Issue, IssueEmbedding, Ticket
+from miner.models import embeddings_t, issues_t, tickets_t
 from miner.progress import RunControl
-
-issues_t: Table = Issue.__table__  # type: ignore[assignment]
-tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
-emb_t: Table = IssueEmbedding.__table__  # type: ignore[assignment]
 
 EMBED_CHUNK = 2000
 DETAIL_CHARS = 400  # 400 characters of detail beat 160 on the demo
@@ -111,8 +107,8 @@ def embed_missing(engine: Engine, embedder: Embedder, control: RunControl) -> in
     """Embed the text of issues without a stored embedding from this model; returns how many."""
     model = stored_model(embedder)
     query = (select(issues_t.c.id, issues_t.c.summary, issues_t.c.detail)
-             .outerjoin(emb_t, emb_t.c.issue_id == issues_t.c.id)
-             .where((emb_t.c.issue_id.is_(None)) | (emb_t.c.model != model))
+             .outerjoin(embeddings_t, embeddings_t.c.issue_id == issues_t.c.id)
+             .where((embeddings_t.c.issue_id.is_(None)) | (embeddings_t.c.model != model))
              .order_by(issues_t.c.id))
     with engine.connect() as conn:
         todo = conn.execute(query).all()
@@ -124,7 +120,7 @@ def embed_missing(engine: Engine, embedder: Embedder, control: RunControl) -> in
         rows = [{"issue_id": r.id, "model": model, "vector": unit(v).tobytes()}
                 for r, v in zip(chunk, vectors, strict=True)]
         with db.write_transaction(engine) as conn:
-            db.upsert(conn, emb_t, rows, key=["issue_id"], update=["model", "vector"])
+            db.upsert(conn, embeddings_t, rows, key=["issue_id"], update=["model", "vector"])
         control.update(done=start + len(chunk))
     return len(todo)
 
@@ -152,10 +148,10 @@ class IssueVectors:
         """Compose the vectors. Issues stored without keyword evidence (analysed before it was kept) get
         theirs from their text when a `taxonomy` is given."""
         query = (select(issues_t.c.id, issues_t.c.category, issues_t.c.subcategory, issues_t.c.summary,
-                        issues_t.c.detail, issues_t.c.evidence, emb_t.c.vector)
-                 .join(emb_t, emb_t.c.issue_id == issues_t.c.id)
+                        issues_t.c.detail, issues_t.c.evidence, embeddings_t.c.vector)
+                 .join(embeddings_t, embeddings_t.c.issue_id == issues_t.c.id)
                  .join(tickets_t, tickets_t.c.id == issues_t.c.ticket_id)
-                 .where(tickets_t.c.status != "deleted", emb_t.c.model == stored_model(embedder))
+                 .where(tickets_t.c.status != "deleted", embeddings_t.c.model == stored_model(embedder))
                  .order_by(issues_t.c.id))
         with engine.connect() as conn:
             rows = conn.execute(query).all()

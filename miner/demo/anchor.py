@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, select
 
 from miner import db
-from miner.models import SyncState
+from miner.models import sync_state_t
 
 DEMO_ANCHOR = "demo_anchor"  # its row in sync_state
-
-state_t: Table = SyncState.__table__  # type: ignore[assignment]
 
 
 def demo_anchor(engine: Engine, *, reset: bool = False) -> datetime:
@@ -24,7 +22,7 @@ def demo_anchor(engine: Engine, *, reset: bool = False) -> datetime:
     row = {"stream": DEMO_ANCHOR, "cursor": anchor.isoformat(), "updated_at": anchor}
     with db.write_transaction(engine) as conn:
         # insert-if-absent, then read: two processes starting together agree on one anchor
-        db.upsert(conn, state_t, [row], key=["stream"], update=["cursor", "updated_at"] if reset else None)
-        stored = conn.execute(select(state_t.c.cursor).where(state_t.c.stream == DEMO_ANCHOR)).scalar()
+        db.upsert(conn, sync_state_t, [row], key=["stream"], update=["cursor", "updated_at"] if reset else None)
+        stored = conn.execute(select(sync_state_t.c.cursor).where(sync_state_t.c.stream == DEMO_ANCHOR)).scalar()
     assert stored
     return datetime.fromisoformat(stored)

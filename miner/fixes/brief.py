@@ -11,14 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, Table, desc, func, select
+from sqlalchemy import Engine, desc, func, select
 
 from miner.errors import MinerError
-from miner.models import Cluster, Issue, Ticket
-
-clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
-issues_t: Table = Issue.__table__  # type: ignore[assignment]
-tickets_t: Table = Ticket.__table__  # type: ignore[assignment]
+from miner.models import clusters_t, issues_t, tickets_t
 
 MAX_QUOTES = 3
 MAX_TICKET_LINKS = 10

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, select
 
 from miner.fixes import store
 from miner.fixes.brief import NoSuchCluster, load_brief
@@ -18,10 +18,7 @@ from miner.fixes.jira import JiraClient
 from miner.fixes.settings import FixSettings
 from miner.fixes.store import Link, RefreshResult
 from miner.fixes.trackers import LABELS, RetryPolicy, Tracker, TrackerRejected
-from miner.models import Cluster, ClusterDailyStat
-
-clusters_t: Table = Cluster.__table__  # type: ignore[assignment]
-daily_t: Table = ClusterDailyStat.__table__  # type: ignore[assignment]
+from miner.models import cluster_days_t, clusters_t
 
 # The demo Jira (miner.fixes.demo_tracker) takes any credentials; these only make the requests well-formed.
 DEMO_EMAIL = "demo@shiftwise.example"
@@ -102,7 +99,7 @@ def refresh_links(engine: Engine, trackers: Mapping[str, Tracker], *, cluster_id
 def daily_tickets(engine: Engine, cluster_id: int) -> dict[date, int]:
     """The cluster's tickets per UTC day (days without any are not listed)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(daily_t.c.day, daily_t.c.tickets).where(daily_t.c.cluster_id == cluster_id))
+        rows = conn.execute(select(cluster_days_t.c.day, cluster_days_t.c.tickets).where(cluster_days_t.c.cluster_id == cluster_id))
         return {_as_date(day): int(tickets) for day, tickets in rows}
 
 

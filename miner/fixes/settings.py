@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from miner.config import ConfigError
+from miner.config import ConfigError, blank_is_unset, explain, http_url
 
 JIRA_PROJECT_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")  # Jira's default project key format
 GITHUB_REPOSITORY_RE = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
@@ -48,17 +48,12 @@ class FixSettings(BaseModel):
                      "github_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        return blank_is_unset(value)
 
     @field_validator("jira_base_url", "github_api_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
+        return http_url(value)
 
     @field_validator("jira_project_key")
     @classmethod
@@ -110,21 +105,5 @@ class FixSettings(BaseModel):
         try:
             return cls.model_validate(dict(values))
         except ValidationError as exc:
-            raise ConfigError(explain(exc)) from None
+            raise ConfigError(explain(exc, cls, secrets=SECRET_NAMES)) from None
 
-
-def explain(exc: ValidationError) -> str:
-    """One line naming each bad setting; secrets are never echoed."""
-    aliases = {name: field.alias for name, field in FixSettings.model_fields.items()}
-    lines = []
-    for error in exc.errors():
-        loc = error.get("loc") or ()
-        name = aliases.get(str(loc[0]), str(loc[0])) if loc else ""
-        message = error["msg"].removeprefix("Value error, ")
-        given = error.get("input")
-        if name and not isinstance(given, dict):
-            shown = "(hidden)" if name in SECRET_NAMES else repr(given)
-            lines.append(f"{name}: {message} (got {shown})")
-        else:
-            lines.append(message)
-    return "Invalid configuration: " + "; ".join(lines)

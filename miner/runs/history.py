@@ -12,17 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Row, Table, delete, desc, insert, select, update
+from sqlalchemy import Engine, Row, delete, desc, insert, select, update
 
 from miner import db
-from miner.models import TaskRun
+from miner.models import runs_t
 from miner.progress import Progress
 from miner.runs.lease import RUN_LEASE, force_release, holder_is_dead
 from miner.vocabulary import RunKind, RunStatus, StartedBy
 
 log = logging.getLogger(__name__)
 
-runs_t: Table = TaskRun.__table__  # type: ignore[assignment]
 STALE_AFTER = 60.0  # seconds without a heartbeat after which a run is taken to have stopped
 
 

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psutil
-from sqlalchemy import Engine, Table, select, update
+from sqlalchemy import Engine, select, update
 
 from miner import db
-from miner.models import Lease
+from miner.models import leases_t
 
-leases_t: Table = Lease.__table__  # type: ignore[assignment]
 HOST = socket.gethostname()
 START_TOLERANCE = 1.0  # seconds; one process's start time, read twice, agrees to 0.01 s
 RUN_LEASE = "run"  # one run at a time, across threads, processes and hosts
@@ -121,10 +120,6 @@ class LeaseInfo:
     acquired_at: datetime | None
     heartbeat_at: datetime | None
     expires_at: datetime | None
-
-    def is_free(self, now: datetime | None = None) -> bool:
-        now = now or datetime.now(UTC)
-        return self.holder is None or self.expires_at is None or self.expires_at < now
 
 
 class LeaseLock:

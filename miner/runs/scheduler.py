@@ -24,18 +24,17 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, Table, select, update
+from sqlalchemy import Engine, select, update
 
 from miner import db, health
 from miner.errors import MinerError
-from miner.models import Schedule
+from miner.models import Schedule, schedules_t
 from miner.runs import history
 from miner.runs.lease import LeaseLock
 from miner.vocabulary import RunKind, RunStatus, ScheduleTrigger, StartedBy
 
 log = logging.getLogger(__name__)
 
-schedules_t: Table = Schedule.__table__  # type: ignore[assignment]
 MISFIRE_GRACE = 3600
 MIN_INTERVAL_SECONDS = 60  # the shortest interval schedule accepted (tests of several processes lower it)
 MAX_INTERVAL_SECONDS = 31 * 86400
