@@ -35,6 +35,7 @@ from miner.zendesk_wire import (
     PageT,
     Rejected,
     TicketPage,
+    TimePageT,
     TimeTicketPage,
     ZComment,
     ZUser,
@@ -192,41 +193,36 @@ class ZendeskClient:
 
     def ticket_event_pages(self, *, start_time: int) -> Iterator[EventPage]:
         """Pages of the time-based ticket-event export with comments, until `end_of_stream`."""
-        start = clamp_start_time(start_time)
-        url: str = TICKET_EVENTS_PATH
-        params: dict[str, Any] | None = {"start_time": start, "include": "comment_events"}
-        while True:
-            page = self._get_page(url, params, EventPage, incremental=True)
-            yield page
-            if page.end_of_stream:
-                return
-            if page.end_time is None or page.end_time <= start:
-                raise ZendeskProtocolError(
-                    f"Zendesk's ticket event export did not advance past start_time={start} "
-                    f"(end_time={page.end_time}); stopping instead of looping"
-                )
-            start = page.end_time
-            if page.next_page and self._same_origin(page.next_page):
-                url, params = page.next_page, None
-            else:
-                url, params = TICKET_EVENTS_PATH, {"start_time": start, "include": "comment_events"}
+        return self._time_export(TICKET_EVENTS_PATH, {"include": "comment_events"}, EventPage,
+                                 "ticket event export", start_time=start_time, follow_next_page=True)
 
     def ticket_pages_time_based(self, *, start_time: int) -> Iterator[TimeTicketPage]:
         """The older time-based ticket export; the sync uses the cursor export above."""
+        return self._time_export("/api/v2/incremental/tickets.json", {}, TimeTicketPage,
+                                 "time-based ticket export", start_time=start_time, follow_next_page=False)
+
+    def _time_export(self, path: str, extra: dict[str, Any], model: type[TimePageT], what: str, *,
+                     start_time: int, follow_next_page: bool) -> Iterator[TimePageT]:
+        """Pages of a time-based export from `start_time` until `end_of_stream`, each starting at the end
+        time of the one before (or at its `next_page`, when followed and on the same origin)."""
         start = clamp_start_time(start_time)
-        url: str = "/api/v2/incremental/tickets.json"
-        params: dict[str, Any] | None = {"start_time": start}
+        url: str = path
+        params: dict[str, Any] | None = {"start_time": start, **extra}
         while True:
-            page = self._get_page(url, params, TimeTicketPage, incremental=True)
+            page = self._get_page(url, params, model, incremental=True)
             yield page
             if page.end_of_stream:
                 return
             if page.end_time is None or page.end_time <= start:
                 raise ZendeskProtocolError(
-                    f"Zendesk's time-based ticket export did not advance past start_time={start}"
+                    f"Zendesk's {what} did not advance past start_time={start} "
+                    f"(end_time={page.end_time}); stopping instead of looping"
                 )
             start = page.end_time
-            url, params = "/api/v2/incremental/tickets.json", {"start_time": start}
+            if follow_next_page and page.next_page and self._same_origin(page.next_page):
+                url, params = page.next_page, None
+            else:
+                url, params = path, {"start_time": start, **extra}
 
     def ticket_comments(self, ticket_id: int, *, rejected: list[Rejected] | None = None) -> list[ZComment]:
         """All comments of one ticket (cursor-paginated); for one-off refreshes (e.g. after a redaction).

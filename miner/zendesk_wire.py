@@ -203,11 +203,16 @@ def _child_kind(kind: str | None) -> str | None:
     return None
 
 
-class EventPage(_Page):
-    ticket_events: list[Lenient[ZTicketEvent]]
+class TimePage(_Page):
+    """A page of a time-based incremental export: where the next page starts."""
+
     next_page: str | None = None
     end_time: int | None = None
     end_of_stream: bool
+
+
+class EventPage(TimePage):
+    ticket_events: list[Lenient[ZTicketEvent]]
 
     @model_validator(mode="after")
     def _set_aside(self) -> Self:
@@ -226,11 +231,8 @@ class EventPage(_Page):
         return self
 
 
-class TimeTicketPage(_Page):
+class TimeTicketPage(TimePage):
     tickets: list[Lenient[ZTicket]]
-    next_page: str | None = None
-    end_time: int | None = None
-    end_of_stream: bool
 
     @model_validator(mode="after")
     def _set_aside(self) -> Self:
@@ -278,3 +280,4 @@ class MeResponse(_Model):
 
 
 PageT = TypeVar("PageT", bound=BaseModel)
+TimePageT = TypeVar("TimePageT", bound=TimePage)
