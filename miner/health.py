@@ -42,6 +42,7 @@ def _timed(component: str, check: Any) -> Health:
         ok, message = check()
     except Exception as exc:  # a failed check is a result, not a crash
         ok, message = False, describe(exc)
+        log.debug("health check %s failed", component, exc_info=True)  # MINER_LOG_LEVEL=DEBUG: the traceback
     return Health(component, ok, message, round((time.monotonic() - started) * 1000, 1),
                   datetime.now(UTC))
 
