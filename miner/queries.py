@@ -236,31 +236,40 @@ def cluster_table(engine: Engine, period: Period) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class EmergingCluster:
+class ClusterWeek:
+    """A live cluster's name, triage status and its figures of the last 7 days (stored by the trends step)."""
+
     id: int
     name: str
-    emerging_reason: str | None
-    count_7d: int
-    customer_count: int
     category: str | None
     triage_status: str
+    count_7d: int  # tickets in the last 7 days
+    count_prev_7d: int  # in the 7 days before
+    change_pct: float | None  # None: none the 7 days before
+    customer_count: int  # all time
+    emerging_reason: str | None
 
 
-def emerging_clusters(engine: Engine) -> list[EmergingCluster]:
+def _weeks(engine: Engine, *conditions: Any, order: Any, limit: int | None = None) -> list[ClusterWeek]:
+    q = select(*_columns(Cluster, ClusterWeek)).where(Cluster.retired.is_(False), *conditions).order_by(desc(order))
+    return _rows(engine, ClusterWeek, q.limit(limit) if limit is not None else q)
+
+
+def emerging_clusters(engine: Engine) -> list[ClusterWeek]:
     """The clusters flagged emerging, most tickets in the last 7 days first."""
-    q = (select(*_columns(Cluster, EmergingCluster))
-         .where(Cluster.retired.is_(False), Cluster.emerging.is_(True))
-         .order_by(desc(Cluster.count_7d)))
-    return _rows(engine, EmergingCluster, q)
+    return _weeks(engine, Cluster.emerging.is_(True), order=Cluster.count_7d)
 
 
-def rising_clusters(engine: Engine, limit: int = 10, min_count: int = 5) -> pd.DataFrame:
+def busiest_clusters(engine: Engine, limit: int = 10) -> list[ClusterWeek]:
+    """The clusters with the most tickets in the last 7 days."""
+    return _weeks(engine, Cluster.count_7d > 0, order=Cluster.count_7d, limit=limit)
+
+
+def rising_clusters(engine: Engine, limit: int = 10, min_count: int = 5) -> list[ClusterWeek]:
     """Clusters with at least `min_count` tickets in the last 7 days and more than the 7 before, fastest
-    rising first. Columns: id, name, count_7d, count_prev_7d, change_pct."""
-    q = (select(Cluster.id, Cluster.name, Cluster.count_7d, Cluster.count_prev_7d, Cluster.change_pct)
-         .where(Cluster.retired.is_(False), Cluster.count_7d >= min_count, Cluster.change_pct > 0)
-         .order_by(desc(Cluster.change_pct)).limit(limit))
-    return _df(engine, q)
+    rising first."""
+    return _weeks(engine, Cluster.count_7d >= min_count, Cluster.change_pct > 0, order=Cluster.change_pct,
+                  limit=limit)
 
 
 def severity_mix(engine: Engine, period: Period) -> pd.DataFrame:

@@ -11,39 +11,36 @@ from typing import Any
 from sqlalchemy import Engine, delete, desc, insert, select
 
 from miner import db
-from miner.models import calls_t, clusters_t, health_t, reports_t
-from miner.queries import OverviewFigures, Period, overview_figures
+from miner.models import calls_t, health_t, reports_t
+from miner.queries import (
+    ClusterWeek,
+    OverviewFigures,
+    Period,
+    busiest_clusters,
+    emerging_clusters,
+    overview_figures,
+    rising_clusters,
+)
 
 
 @dataclass(frozen=True)
 class Digest:
     period: Period
     figures: OverviewFigures
-    top: list[dict[str, Any]]
-    rising: list[dict[str, Any]]
-    emerging: list[dict[str, Any]]
+    top: list[ClusterWeek]
+    rising: list[ClusterWeek]
+    emerging: list[ClusterWeek]
 
 
 def build_digest(engine: Engine, *, today: datetime | None = None, limit: int = 10) -> Digest:
     today = today or datetime.now(UTC)
     period = Period.last(7, today.date())
-    cols = [clusters_t.c.id, clusters_t.c.name, clusters_t.c.count_7d, clusters_t.c.count_prev_7d,
-            clusters_t.c.change_pct, clusters_t.c.customer_count, clusters_t.c.emerging_reason,
-            clusters_t.c.triage_status]
-    live = clusters_t.c.retired.is_(False)
-    with engine.connect() as conn:
-        top = [dict(r._mapping) for r in conn.execute(
-            select(*cols).where(live, clusters_t.c.count_7d > 0).order_by(desc(clusters_t.c.count_7d)).limit(limit))]
-        rising = [dict(r._mapping) for r in conn.execute(
-            select(*cols).where(live, clusters_t.c.count_7d >= 5, clusters_t.c.change_pct > 0)
-            .order_by(desc(clusters_t.c.change_pct)).limit(limit))]
-        emerging = [dict(r._mapping) for r in conn.execute(
-            select(*cols).where(live, clusters_t.c.emerging.is_(True)).order_by(desc(clusters_t.c.count_7d)))]
-    return Digest(period, overview_figures(engine, period), top, rising, emerging)
+    return Digest(period, overview_figures(engine, period), busiest_clusters(engine, limit),
+                  rising_clusters(engine, limit), emerging_clusters(engine))
 
 
-def _change(row: dict[str, Any]) -> str:
-    return "new" if row["change_pct"] is None else f"{row['change_pct']:+.0f}%"
+def _change(row: ClusterWeek) -> str:
+    return "new" if row.change_pct is None else f"{row.change_pct:+.0f}%"
 
 
 def to_markdown(d: Digest) -> str:
@@ -55,13 +52,13 @@ def to_markdown(d: Digest) -> str:
         "",
         "## Emerging",
     ]
-    lines += [f"- **{r['name']}** (#{r['id']}): {r['emerging_reason']}" for r in d.emerging] or ["- none this week"]
+    lines += [f"- **{r.name}** (#{r.id}): {r.emerging_reason}" for r in d.emerging] or ["- none this week"]
     lines += ["", "## Top clusters (tickets in the last 7 days)", "",
               "| # | Cluster | Tickets | Change | Customers | Status |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['id']} | {r['name']} | {r['count_7d']} | {_change(r)} | {r['customer_count']} | "
-              f"{r['triage_status']} |" for r in d.top]
+    lines += [f"| {r.id} | {r.name} | {r.count_7d} | {_change(r)} | {r.customer_count} | {r.triage_status} |"
+              for r in d.top]
     lines += ["", "## Rising fastest", ""]
-    lines += [f"- **{r['name']}** (#{r['id']}): {r['count_prev_7d']} -> {r['count_7d']} tickets ({_change(r)})"
+    lines += [f"- **{r.name}** (#{r.id}): {r.count_prev_7d} -> {r.count_7d} tickets ({_change(r)})"
               for r in d.rising] or ["- nothing rising"]
     return "\n".join(lines) + "\n"
 
@@ -70,14 +67,14 @@ def to_html(d: Digest) -> str:
     e = html.escape
     f = d.figures.current
 
-    def rows(items: list[dict[str, Any]]) -> str:
+    def rows(items: list[ClusterWeek]) -> str:
         return "".join(
-            f"<tr><td>{r['id']}</td><td>{e(r['name'])}</td><td>{r['count_7d']}</td><td>{e(_change(r))}</td>"
-            f"<td>{r['customer_count']}</td><td>{e(r['triage_status'])}</td></tr>" for r in items)
+            f"<tr><td>{r.id}</td><td>{e(r.name)}</td><td>{r.count_7d}</td><td>{e(_change(r))}</td>"
+            f"<td>{r.customer_count}</td><td>{e(r.triage_status)}</td></tr>" for r in items)
 
-    emerging = "".join(f"<li><b>{e(r['name'])}</b> (#{r['id']}): {e(r['emerging_reason'] or '')}</li>"
+    emerging = "".join(f"<li><b>{e(r.name)}</b> (#{r.id}): {e(r.emerging_reason or '')}</li>"
                        for r in d.emerging) or "<li>none this week</li>"
-    rising = "".join(f"<li><b>{e(r['name'])}</b> (#{r['id']}): {r['count_prev_7d']} &rarr; {r['count_7d']} "
+    rising = "".join(f"<li><b>{e(r.name)}</b> (#{r.id}): {r.count_prev_7d} &rarr; {r.count_7d} "
                      f"tickets ({e(_change(r))})</li>" for r in d.rising) or "<li>nothing rising</li>"
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Product issues {d.period.start} to {d.period.end}</title>

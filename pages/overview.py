@@ -148,7 +148,7 @@ left, right = st.columns(2)
 with left:
     rising = data.rising_clusters(8)
     st.markdown("#### Rising this week")
-    if rising.empty:
+    if not rising:
         st.caption("Nothing is rising: no cluster has 5+ tickets in the last 7 days and more than the week before.")
     else:
         st.plotly_chart(rising_bars(rising), width="stretch")

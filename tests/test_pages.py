@@ -466,8 +466,8 @@ def test_rising_this_week_lists_only_clusters_that_rose(loaded: MinerApp) -> Non
         conn.execute(Cluster.__table__.update().where(Cluster.id == ids[1]).values(
             count_7d=12, count_prev_7d=6, change_pct=100.0))
     rising = rising_clusters(loaded.engine, 50)
-    assert ids[1] in set(rising["id"]) and ids[0] not in set(rising["id"])
-    assert (rising["count_7d"] > rising["count_prev_7d"]).all()
+    assert ids[1] in {r.id for r in rising} and ids[0] not in {r.id for r in rising}
+    assert all(r.count_7d > r.count_prev_7d for r in rising)
 
 
 def test_changes_read_as_a_person_would_say_them() -> None:

@@ -27,9 +27,9 @@ def test_the_digest_lists_emerging_top_and_rising_clusters(engine: Engine) -> No
     slow = add_cluster(engine, "Schedule page so slow", count_7d=30, prev=10)
     calm = add_cluster(engine, "Swap stays open", count_7d=5, prev=9)
     digest = build_digest(engine, today=NOW)
-    assert [r["id"] for r in digest.emerging] == [crash]
-    assert [r["id"] for r in digest.top] == [crash, slow, calm]
-    assert [r["id"] for r in digest.rising] == [slow]  # falling and brand-new clusters are not "rising"
+    assert [r.id for r in digest.emerging] == [crash]
+    assert [r.id for r in digest.top] == [crash, slow, calm]
+    assert [r.id for r in digest.rising] == [slow]  # falling and brand-new clusters are not "rising"
     text = to_markdown(digest)
     assert f"**iPhone app crashes on clock in** (#{crash}): New: first seen" in text
     assert "10 -> 30 tickets (+200%)" in text

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from miner.queries import ClusterWeek
 from miner.vocabulary import Severity
 
 SEVERITY_COLORS: dict[str, str] = {Severity.CRITICAL: "#B91C1C", Severity.HIGH: "#EA580C", Severity.MEDIUM: "#CA8A04",
@@ -60,18 +61,18 @@ def line(df: pd.DataFrame, y: str, title: str) -> go.Figure:
     return _figure([trace], title=title, height=280, showlegend=False, yaxis={"title": {"text": y.capitalize()}})
 
 
-def rising_bars(df: pd.DataFrame) -> go.Figure:
-    """Last 7 days against the 7 before, one pair of bars per cluster (`df` ordered fastest first)."""
-    shown = df.iloc[::-1]
-    names = [_short(str(n)) for n in shown["name"]]
-    full = [[str(n), float(c or 0)] for n, c in zip(shown["name"], shown["change_pct"], strict=True)]
+def rising_bars(rising: Sequence[ClusterWeek]) -> go.Figure:
+    """Last 7 days against the 7 before, one pair of bars per cluster (`rising` ordered fastest first)."""
+    shown = list(reversed(rising))
+    names = [_short(c.name) for c in shown]
+    full = [[c.name, float(c.change_pct or 0)] for c in shown]
     hover = "%{customdata[0]}<br>%{x} tickets (change %{customdata[1]:+.0f}%)<extra>%{fullData.name}</extra>"
     traces = [
         {"type": "bar", "orientation": "h", "name": "previous 7 days", "y": names,
-         "x": shown["count_prev_7d"].tolist(), "marker": {"color": "#CBD5E1"}, "customdata": full,
+         "x": [c.count_prev_7d for c in shown], "marker": {"color": "#CBD5E1"}, "customdata": full,
          "hovertemplate": hover},
         {"type": "bar", "orientation": "h", "name": "last 7 days", "y": names,
-         "x": shown["count_7d"].tolist(), "marker": {"color": "#EA580C"}, "customdata": full,
+         "x": [c.count_7d for c in shown], "marker": {"color": "#EA580C"}, "customdata": full,
          "hovertemplate": hover},
     ]
     return _figure(traces, title=None, height=360, barmode="group", hovermode="closest",
