@@ -78,7 +78,8 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
         return handler
 
     async def scheduler_status(request: Request, app: MinerApp) -> JSONResponse:
-        return JSONResponse(await run_in_threadpool(app.scheduler.job_status))
+        jobs = await run_in_threadpool(app.scheduler.job_status)
+        return JSONResponse([job.as_dict() for job in jobs])
 
     async def worker_status(request: Request, app: MinerApp) -> JSONResponse:
         return JSONResponse(seed_worker_status(await run_in_threadpool(app.worker.status)))

@@ -231,7 +231,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings, engine: Engine) 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     for job in miner.scheduler.job_status():
-        print(f"{job['id']:<16} {job['schedule']:<18} next run {job['next_run'] or 'paused'}")
+        print(f"{job.id:<16} {job.schedule:<18} next run {job.next_run or 'paused'}")
     print("scheduler running; Ctrl+C to stop", flush=True)
     stop.wait()
     uninstall()

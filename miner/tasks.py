@@ -33,7 +33,7 @@ def shutdown_scheduler() -> None:
 def get_job_status() -> list[dict[str, Any]]:
     """Scheduled jobs: id, name, next_run (ISO 8601), trigger, plus pause state and last run."""
     app = current()
-    return app.scheduler.job_status() if app is not None else []
+    return [job.as_dict() for job in app.scheduler.job_status()] if app is not None else []
 
 
 def seed_worker_status(state: WorkerStatus) -> dict[str, Any]:

@@ -129,37 +129,37 @@ elif not miner.scheduler.is_leader:
 for job in miner.scheduler.job_status():
     with st.container(border=True):
         a, b, c = st.columns([4, 3, 3])
-        a.markdown(f"**{job['name']}**  \n`{job['id']}` · {job['schedule']}"
-                   + (" · :orange[paused]" if job["paused"] else ""))
-        b.markdown(f"Next run  \n{fmt_ago(job['next_run']) if job['next_run'] else 'not scheduled'}")
-        last = job["last_run"]
+        a.markdown(f"**{job.name}**  \n`{job.id}` · {job.schedule}"
+                   + (" · :orange[paused]" if job.paused else ""))
+        b.markdown(f"Next run  \n{fmt_ago(job.next_run) if job.next_run else 'not scheduled'}")
+        last = job.last_run
         c.markdown("Last run  \n" + (f"{last['status']} {fmt_ago(last['started_at'])}" if last else "never"))
         if user.is_admin:
             x, y, z, _ = st.columns(4)  # one row of actions under the job: its labels fit at 1,024 px
-            if job["paused"]:
-                if x.button("Resume", key=f"resume_{job['id']}", width="stretch"):
-                    miner.scheduler.resume(job["id"], by=author)
+            if job.paused:
+                if x.button("Resume", key=f"resume_{job.id}", width="stretch"):
+                    miner.scheduler.resume(job.id, by=author)
                     st.rerun()
-            elif x.button("Pause", key=f"pause_{job['id']}", width="stretch"):
-                miner.scheduler.pause(job["id"], by=author)
+            elif x.button("Pause", key=f"pause_{job.id}", width="stretch"):
+                miner.scheduler.pause(job.id, by=author)
                 st.rerun()
-            if y.button("Run now", key=f"now_{job['id']}", width="stretch"):
-                start_run(job["kind"], job_id=job["id"])
+            if y.button("Run now", key=f"now_{job.id}", width="stretch"):
+                start_run(job.kind, job_id=job.id)
             with z.popover("Edit schedule", width="stretch"):
-                with st.form(f"edit_{job['id']}"):
+                with st.form(f"edit_{job.id}"):
                     mode = st.radio("Trigger", ScheduleTrigger.values(), horizontal=True,
-                                    index=0 if job["cron"] else 1)
-                    cron = st.text_input("Cron (minute hour day month weekday)", value=job["cron"] or "0 2 * * *",
+                                    index=0 if job.cron else 1)
+                    cron = st.text_input("Cron (minute hour day month weekday)", value=job.cron or "0 2 * * *",
                                          help=f"In {miner.settings.timezone}. Example: '30 1 * * mon-fri'.")
                     minutes = st.number_input("Every N minutes", min_value=MIN_INTERVAL_SECONDS // 60,
                                               max_value=MAX_INTERVAL_SECONDS // 60,
-                                              value=max(1, (job["interval_seconds"] or 3600) // 60))
+                                              value=max(1, (job.interval_seconds or 3600) // 60))
                     if st.form_submit_button("Save"):
                         try:
                             if mode == ScheduleTrigger.CRON:
-                                miner.scheduler.update_schedule(job["id"], cron=cron, by=author)
+                                miner.scheduler.update_schedule(job.id, cron=cron, by=author)
                             else:
-                                miner.scheduler.update_schedule(job["id"], interval_seconds=int(minutes) * 60, by=author)
+                                miner.scheduler.update_schedule(job.id, interval_seconds=int(minutes) * 60, by=author)
                             st.toast("Schedule saved; it applies immediately.")
                             st.rerun()
                         except ScheduleError as exc:

@@ -162,13 +162,13 @@ with right:
         st.plotly_chart(severity_by_category(mix), width="stretch")
 
 last_pipeline = history.last_finished(miner.engine, RunKind.PIPELINE)
-daily = next((j for j in miner.scheduler.job_status() if j["id"] == "daily_sync"), None)
+daily = next((j for j in miner.scheduler.job_status() if j.id == "daily_sync"), None)
 parts = []
 if last_pipeline is not None:
     parts.append(f"Last pipeline: {last_pipeline.status} {fmt_ago(last_pipeline.finished_at)} "
                  f"({fmt_dt(last_pipeline.finished_at)})")
-if daily and daily["next_run"]:
-    parts.append(f"next scheduled run {fmt_ago(daily['next_run'])} ({fmt_dt(daily['next_run'])})")
-elif daily and daily["paused"]:
+if daily and daily.next_run:
+    parts.append(f"next scheduled run {fmt_ago(daily.next_run)} ({fmt_dt(daily.next_run)})")
+elif daily and daily.paused:
     parts.append("the nightly pipeline is paused")
 st.caption(" · ".join(parts) or "The pipeline has not run yet.")

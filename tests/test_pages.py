@@ -280,7 +280,7 @@ def test_operations_schedule_edit_validates(loaded: MinerApp) -> None:
     next(b for b in at.button if b.label == "Save").click().run()
     assert not at.exception
     assert "cron:" in texts(at)
-    assert loaded.scheduler.job_status()[0]["cron"] == "0 2 * * *"  # unchanged
+    assert loaded.scheduler.job_status()[0].cron == "0 2 * * *"  # unchanged
 
 
 def test_settings_page_masks_secrets(loaded: MinerApp) -> None:
@@ -425,8 +425,8 @@ def test_operations_say_one_word_for_success_and_know_when_checks_ran(loaded: Mi
     at = page("operations")
     last = next(s.value for s in at.success if "Last run:" in s.value)
     assert "succeeded" in last and "completed" not in last  # the history says "succeeded" too
-    checks = next(j for j in loaded.scheduler.job_status() if j["id"] == "health_check")
-    assert checks["last_run"] is not None and checks["last_run"]["status"] in ("succeeded", "failed")
+    checks = next(j for j in loaded.scheduler.job_status() if j.id == "health_check")
+    assert checks.last_run is not None and checks.last_run["status"] in ("succeeded", "failed")
     shown = [m.value for m in at.markdown if m.value.startswith("Last run")]
     assert any("never" not in value for value in shown), shown  # the health check's row
 

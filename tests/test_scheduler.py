@@ -56,13 +56,13 @@ def service(sqlite_engine: Engine, clock) -> SchedulerService:
 
 
 def test_five_jobs_with_next_run_times(service: SchedulerService) -> None:
-    jobs = {j["id"]: j for j in service.job_status()}
+    jobs = {j.id: j for j in service.job_status()}
     assert set(jobs) == {job.id for job in SCHEDULES}
-    assert jobs["daily_sync"]["name"] == "Daily Zendesk Sync"
-    assert jobs["daily_sync"]["next_run"] == "2026-11-28T02:00:00+00:00"
-    assert jobs["weekly_report"]["next_run"] == "2026-11-30T09:00:00+00:00"  # next Monday
-    assert jobs["monthly_cleanup"]["next_run"] == "2026-12-01T03:00:00+00:00"
-    assert all(j["next_run"] for j in jobs.values())
+    assert jobs["daily_sync"].name == "Daily Zendesk Sync"
+    assert jobs["daily_sync"].next_run == "2026-11-28T02:00:00+00:00"
+    assert jobs["weekly_report"].next_run == "2026-11-30T09:00:00+00:00"  # next Monday
+    assert jobs["monthly_cleanup"].next_run == "2026-12-01T03:00:00+00:00"
+    assert all(j.next_run for j in jobs.values())
     assert service.is_leader
 
 
@@ -79,8 +79,8 @@ def test_daily_job_missed_beyond_grace_time_is_not_run(service: SchedulerService
     clock.move_to(datetime(2026, 11, 28, 3, 30, tzinfo=UTC))  # 90 min late
     settle(service, recorder, expect=0)
     assert "daily_sync" not in recorder.ids()
-    job = {j["id"]: j for j in service.job_status()}["daily_sync"]
-    assert job["next_run"] == "2026-11-29T02:00:00+00:00"
+    job = {j.id: j for j in service.job_status()}["daily_sync"]
+    assert job.next_run == "2026-11-29T02:00:00+00:00"
 
 
 def test_missed_hourly_runs_are_coalesced_into_one(service: SchedulerService, clock) -> None:
@@ -93,9 +93,9 @@ def test_missed_hourly_runs_are_coalesced_into_one(service: SchedulerService, cl
 
 def test_schedule_edit_applies_without_restart(service: SchedulerService, clock) -> None:
     service.update_schedule("daily_sync", cron="30 1 * * *", by="alice")
-    job = {j["id"]: j for j in service.job_status()}["daily_sync"]
-    assert job["next_run"] == "2026-11-28T01:30:00+00:00"
-    assert job["schedule"] == "cron 30 1 * * *"
+    job = {j.id: j for j in service.job_status()}["daily_sync"]
+    assert job.next_run == "2026-11-28T01:30:00+00:00"
+    assert job.schedule == "cron 30 1 * * *"
     recorder = service.recorder  # type: ignore[attr-defined]
     clock.move_to(datetime(2026, 11, 28, 1, 31, tzinfo=UTC))
     settle(service, recorder)
@@ -104,13 +104,13 @@ def test_schedule_edit_applies_without_restart(service: SchedulerService, clock)
 
 def test_pause_and_resume(service: SchedulerService, clock) -> None:
     service.pause("daily_sync")
-    assert {j["id"]: j for j in service.job_status()}["daily_sync"]["next_run"] is None
+    assert {j.id: j for j in service.job_status()}["daily_sync"].next_run is None
     recorder = service.recorder  # type: ignore[attr-defined]
     clock.move_to(datetime(2026, 11, 28, 2, 5, tzinfo=UTC))
     settle(service, recorder, expect=0)
     assert "daily_sync" not in recorder.ids()
     service.resume("daily_sync")
-    assert {j["id"]: j for j in service.job_status()}["daily_sync"]["next_run"] == "2026-11-29T02:00:00+00:00"
+    assert {j.id: j for j in service.job_status()}["daily_sync"].next_run == "2026-11-29T02:00:00+00:00"
 
 
 @pytest.mark.parametrize(
@@ -123,16 +123,16 @@ def test_invalid_schedules_are_refused_with_the_field_named(service: SchedulerSe
     job_id = changes.pop("job_id", "daily_sync")
     with pytest.raises(ScheduleError, match=message):
         service.update_schedule(job_id, **changes)
-    assert {j["id"]: j for j in service.job_status()}["daily_sync"]["schedule"] == "cron 0 2 * * *"
+    assert {j.id: j for j in service.job_status()}["daily_sync"].schedule == "cron 0 2 * * *"
 
 
 def test_an_edit_made_by_another_process_is_picked_up(service: SchedulerService, sqlite_engine: Engine) -> None:
     other = SchedulerService(sqlite_engine, timezone=UTC, run_job=Recorder())
     other.update_schedule("hourly_trends", interval_seconds=1800)  # stored, not started here
     service.refresh()
-    job = {j["id"]: j for j in service.job_status()}["hourly_trends"]
-    assert job["schedule"] == "every 30 min"
-    assert job["next_run"] == "2026-11-28T01:30:00+00:00"
+    job = {j.id: j for j in service.job_status()}["hourly_trends"]
+    assert job.schedule == "every 30 min"
+    assert job.next_run == "2026-11-28T01:30:00+00:00"
 
 
 def test_only_the_leader_runs_jobs(sqlite_engine: Engine, clock) -> None:
@@ -144,7 +144,7 @@ def test_only_the_leader_runs_jobs(sqlite_engine: Engine, clock) -> None:
     try:
         assert a.is_leader and not b.is_leader
         # both show the same schedule
-        assert [j["next_run"] for j in a.job_status()] == [j["next_run"] for j in b.job_status()]
+        assert [j.next_run for j in a.job_status()] == [j.next_run for j in b.job_status()]
         clock.move_to(datetime(2026, 11, 28, 2, 1, tzinfo=UTC))
         settle(a, first)
         settle(b, second, expect=0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -278,8 +278,9 @@ class SchedulerService:
     def resume(self, job_id: str, by: str | None = None) -> None:
         self.update_schedule(job_id, paused=False, by=by)
 
-    def job_status(self) -> list[dict[str, Any]]:
-        """id, name, next_run, trigger (the seed's fields) plus pause state and the last run."""
+    def job_status(self) -> list[JobStatus]:
+        """Every scheduled job: the seed's fields (id, name, next_run, trigger) plus its schedule, pause state
+        and last run."""
         rows = {row.job_id: row for row in load_schedules(self.engine)}
         out = []
         for job in SCHEDULES:
@@ -293,19 +294,38 @@ class SchedulerService:
             last_run = last[0].as_dict() if last else None
             if job.kind is RunKind.HEALTH_CHECK:  # checks run every few minutes and keep no run rows: their results
                 last_run = _last_checks(self.engine)
-            out.append({
-                "id": job.id,
-                "name": job.name,
-                "next_run": next_run.isoformat() if next_run and not (row and row.paused) else None,
-                "trigger": str(ap_job.trigger) if ap_job is not None else describe_trigger(row or job),
-                "schedule": describe_trigger(row or job),
-                "cron": row.cron if row else job.cron,
-                "interval_seconds": row.interval_seconds if row else job.interval_seconds,
-                "paused": bool(row and row.paused),
-                "kind": job.kind,
-                "last_run": last_run,
-            })
+            out.append(JobStatus(
+                id=job.id,
+                name=job.name,
+                next_run=next_run.isoformat() if next_run and not (row and row.paused) else None,
+                trigger=str(ap_job.trigger) if ap_job is not None else describe_trigger(row or job),
+                schedule=describe_trigger(row or job),
+                cron=row.cron if row else job.cron,
+                interval_seconds=row.interval_seconds if row else job.interval_seconds,
+                paused=bool(row and row.paused),
+                kind=job.kind,
+                last_run=last_run,
+            ))
         return out
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A scheduled job as the dashboard, the CLI and `GET /api/scheduler/status` show it."""
+
+    id: str
+    name: str
+    next_run: str | None  # ISO 8601 with its offset; None while paused
+    trigger: str  # APScheduler's description, as the seed showed it: cron[hour='2', minute='0']
+    schedule: str  # ours: "cron 0 2 * * *", "every 30 min"
+    cron: str | None
+    interval_seconds: int | None
+    paused: bool
+    kind: RunKind
+    last_run: dict[str, Any] | None  # the last run as the API shows it (status, started_at, ...), if any
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def _last_checks(engine: Engine) -> dict[str, Any] | None:
