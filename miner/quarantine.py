@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,14 +87,30 @@ class Quarantine:
             self.released += len(keys)
 
 
-def entries(engine: Engine, limit: int = 200) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Entry:
+    """An object set aside."""
+
+    stream: str
+    object_type: str
+    object_id: str | None
+    error: str
+    excerpt: str
+    first_seen: datetime
+    last_seen: datetime
+    count: int  # times seen
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "first_seen": self.first_seen.isoformat(), "last_seen": self.last_seen.isoformat()}
+
+
+def entries(engine: Engine, limit: int = 200) -> list[Entry]:
     """What is in quarantine, most recently seen first."""
-    cols = [quarantine_t.c[c] for c in ("stream", "object_type", "object_id", "error", "excerpt", "first_seen",
-                                        "last_seen", "count")]
+    cols = [quarantine_t.c[f.name] for f in fields(Entry)]
     with engine.connect() as conn:
         rows = conn.execute(select(*cols).order_by(quarantine_t.c.last_seen.desc(), quarantine_t.c.id.desc())
                             .limit(limit)).all()
-    return [dict(r._mapping) for r in rows]
+    return [Entry(**r._mapping) for r in rows]
 
 
 def count(engine: Engine) -> int:

@@ -60,8 +60,7 @@ def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
         "sync": sync_state,
         "quarantine": {
             "count": quarantine.count(engine) if len(held) == 50 else len(held),
-            "objects": [{**e, "first_seen": e["first_seen"].isoformat(), "last_seen": e["last_seen"].isoformat()}
-                        for e in held],
+            "objects": [e.as_dict() for e in held],
         },
         "running": running.as_dict() if running else None,
         "recent_runs": [run.as_dict() for run in history.recent_runs(engine, limit=10)],

@@ -111,8 +111,8 @@ if held:
                "database). The rest of their page was stored; an object leaves this list when a later sync "
                "stores it, e.g. after it is fixed in Zendesk.")
     st.dataframe(pd.DataFrame([{
-        "type": e["object_type"], "id": e["object_id"] or "", "stream": e["stream"], "error": e["error"],
-        "seen": e["count"], "first seen": e["first_seen"], "last seen": e["last_seen"], "excerpt": e["excerpt"],
+        "type": e.object_type, "id": e.object_id or "", "stream": e.stream, "error": e.error,
+        "seen": e.count, "first seen": e.first_seen, "last seen": e.last_seen, "excerpt": e.excerpt,
     } for e in held]), hide_index=True, width="stretch", key="quarantine",
         column_config={"error": st.column_config.TextColumn("Error", width="large"),
                        "first seen": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),

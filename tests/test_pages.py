@@ -490,3 +490,26 @@ def test_run_details_are_a_table_of_figures() -> None:
     assert rows[("Parameters", "Batch size")] == "all waiting"
     assert rows[("Sync", "Tickets new")] == "5,941" and rows[("Sync", "Seconds")] == "4.28"
     assert rows[("Analyze", "Issues")] == "3,973" and rows[("Run", "Llm cost usd")] == "0"
+
+
+def test_operations_list_what_the_sync_set_aside(loaded: MinerApp) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete
+
+    from miner import db
+    from miner.models import SyncQuarantine
+    from miner.quarantine import Quarantine
+
+    with db.write_transaction(loaded.engine) as conn:
+        Quarantine.load(loaded.engine).hold(conn, stream="tickets", object_type="ticket", object_id=424242,
+                                            error="created_at: not a date", excerpt='{"id": 424242}',
+                                            now=datetime.now(UTC))
+    try:
+        at = page("operations")
+        held = next(df.value for df in at.dataframe if "excerpt" in df.value.columns)
+        assert held[["type", "id", "error", "seen"]].to_dict("records") == [
+            {"type": "ticket", "id": "424242", "error": "created_at: not a date", "seen": 1}]
+    finally:
+        with loaded.engine.begin() as conn:
+            conn.execute(delete(SyncQuarantine))
