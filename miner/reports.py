@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, delete, desc, insert, select
 
@@ -102,9 +101,21 @@ def generate_weekly_report(engine: Engine, *, today: datetime | None = None) -> 
         return int(key[0])
 
 
-def list_reports(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StoredReport:
+    id: int
+    kind: str
+    period_start: datetime  # the first day's midnight
+    period_end: datetime  # midnight after the last day
+    created_at: datetime
+    markdown: str
+    html: str
+
+
+def list_reports(engine: Engine, limit: int = 20) -> list[StoredReport]:
+    """The latest reports, newest first."""
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(
+        return [StoredReport(**r._mapping) for r in conn.execute(
             select(reports_t).order_by(desc(reports_t.c.id)).limit(limit))]
 
 

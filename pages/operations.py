@@ -191,12 +191,12 @@ if not stored:
     st.caption("No report yet. The weekly report is written on Mondays at 09:00; generate one now if you like.")
 for rep in stored:
     a, b, c = st.columns([3, 1, 1])
-    last_day = rep["period_end"] - timedelta(days=1)  # stored as the end of the period: midnight after its last day
-    a.markdown(f"Week {rep['period_start']:%b %d} - {last_day:%b %d, %Y} · written {fmt_ago(rep['created_at'])}")
-    b.download_button("Markdown", rep["markdown"], file_name=f"product-issues-{rep['period_start']:%Y-%m-%d}.md",
-                      key=f"md_{rep['id']}", width="stretch")
-    c.download_button("HTML", rep["html"], file_name=f"product-issues-{rep['period_start']:%Y-%m-%d}.html",
-                      mime="text/html", key=f"html_{rep['id']}", width="stretch")
+    last_day = rep.period_end - timedelta(days=1)  # stored as the end of the period: midnight after its last day
+    a.markdown(f"Week {rep.period_start:%b %d} - {last_day:%b %d, %Y} · written {fmt_ago(rep.created_at)}")
+    b.download_button("Markdown", rep.markdown, file_name=f"product-issues-{rep.period_start:%Y-%m-%d}.md",
+                      key=f"md_{rep.id}", width="stretch")
+    c.download_button("HTML", rep.html, file_name=f"product-issues-{rep.period_start:%Y-%m-%d}.html",
+                      mime="text/html", key=f"html_{rep.id}", width="stretch")
 if user.is_admin and st.button("Generate a report now"):
     reports.generate_weekly_report(miner.engine)
     refresh_data()

@@ -438,7 +438,7 @@ def test_weekly_report_is_labelled_as_its_file_is(loaded: MinerApp) -> None:
     at = page("operations")
     label = next(m.value for m in at.markdown if m.value.startswith("Week "))
     stored = reports.list_reports(loaded.engine, limit=1)[0]
-    title = stored["markdown"].splitlines()[0]  # "# Product issues: week of Nov 28 - Dec 04, 2026"
+    title = stored.markdown.splitlines()[0]  # "# Product issues: week of Nov 28 - Dec 04, 2026"
     assert label.split(" · ")[0].removeprefix("Week ") == title.split("week of ")[1]
 
 
