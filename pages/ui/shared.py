@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -181,8 +182,13 @@ def code_span(value: Any) -> str:
     return f"{fence} {text} {fence}" if text else ""
 
 
+def missing(value: Any) -> bool:
+    """None, or a table cell's NaN / NaT."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
 def fmt_dt(value: Any, with_time: bool = True) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if missing(value):
         return "—"  # not "-": alone on a Markdown line under text, that makes a heading
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -234,8 +240,8 @@ def fmt_change(current: float, previous: float, *, covered: bool = True) -> str 
 
 def fmt_week_change(last7: Any, prev7: Any) -> str:
     """The 7-day change for a table cell: "+25%", "×12", "new" (nothing the week before) or "—"."""
-    last7 = 0 if last7 is None or pd.isna(last7) else int(last7)
-    prev7 = 0 if prev7 is None or pd.isna(prev7) else int(prev7)
+    last7 = 0 if missing(last7) else int(last7)
+    prev7 = 0 if missing(prev7) else int(prev7)
     if prev7 == 0:
         return "new" if last7 else "—"
     ratio = last7 / prev7
@@ -244,11 +250,11 @@ def fmt_week_change(last7: Any, prev7: Any) -> str:
 
 def category_label(category: Any, subcategory: Any = None) -> str:
     """The taxonomy's display name ("Scheduling / Shift swaps"), not the stored key."""
-    if category is None or (isinstance(category, float) and pd.isna(category)) or not category:
+    if missing(category) or not category:
         return "Uncategorised"
     from miner.analysis.taxonomy import load_taxonomy
 
-    sub = None if subcategory is None or (isinstance(subcategory, float) and pd.isna(subcategory)) else subcategory
+    sub = None if missing(subcategory) else subcategory
     return load_taxonomy(runtime().settings.taxonomy_path).label(str(category), sub)
 
 
@@ -257,7 +263,7 @@ ANALYSIS_STATES = {"done": "analysed", "failed": "failed (retried next run)", "n
 
 def no_issue_label(reason: Any) -> str:
     """The taxonomy's words for why a ticket has no product issue ("How-to question")."""
-    if reason is None or (isinstance(reason, float) and pd.isna(reason)) or not reason:
+    if missing(reason) or not reason:
         return ""
     from miner.analysis.taxonomy import load_taxonomy
 
