@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 import pandas as pd
-from sqlalchemy import Column, Connection, Engine, Table, and_, desc, func, or_, select
+from sqlalchemy import Column, Connection, Engine, Executable, Table, and_, desc, func, or_, select
 
 from miner import db
 from miner.analysis import store
 from miner.models import (
+    Base,
     Cluster,
     ClusterDailyStat,
     ClusterEvent,
@@ -57,7 +58,7 @@ class Period:
         return cls(today - timedelta(days=days - 1), today)
 
 
-def _df(engine: Engine, query: Any) -> pd.DataFrame:
+def _df(engine: Engine, query: Executable) -> pd.DataFrame:
     with engine.connect() as conn:
         result = conn.execute(query)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -66,18 +67,18 @@ def _df(engine: Engine, query: Any) -> pd.DataFrame:
 RowT = TypeVar("RowT")
 
 
-def _columns(model: Any, row: type[Any]) -> list[Column[Any]]:
+def _columns(model: type[Base], row: type[Any]) -> list[Column[Any]]:
     """The columns of `model`'s table that a row dataclass names, in its field order (fields the table does
     not have are left to the query to add)."""
-    table: Table = model.__table__
+    table = cast(Table, model.__table__)
     return [table.c[f.name] for f in fields(row) if f.name in table.c]
 
 
-def _fetch(conn: Connection, row: type[RowT], query: Any) -> list[RowT]:
+def _fetch(conn: Connection, row: type[RowT], query: Executable) -> list[RowT]:
     return [row(**r._mapping) for r in conn.execute(query)]
 
 
-def _rows(engine: Engine, row: type[RowT], query: Any) -> list[RowT]:
+def _rows(engine: Engine, row: type[RowT], query: Executable) -> list[RowT]:
     with engine.connect() as conn:
         return _fetch(conn, row, query)
 
