@@ -129,8 +129,9 @@ def run_sync(
     started = time.monotonic()
     quarantine = Quarantine.load(engine)
     try:
-        _sync_tickets(engine, client, result, backfill_days, initial_days, control, now, quarantine, listener)
-        _sync_comments(engine, client, result, backfill_days, initial_days, control, now, quarantine, listener)
+        run = _Sync(engine, client, result, control, now, quarantine, listener)
+        _sync_tickets(run, backfill_days, initial_days)
+        _sync_comments(run, backfill_days, initial_days)
         result.caught_up = True
     finally:
         result.quarantined = quarantine.added
@@ -143,62 +144,65 @@ def run_sync(
     return result
 
 
+@dataclass(frozen=True)
+class _Sync:
+    """What every step of one sync uses."""
+
+    engine: Engine
+    client: ZendeskClient
+    result: SyncResult
+    control: RunControl
+    now: datetime
+    quarantine: Quarantine
+    listener: SyncListener
+
+
 # --- tickets ------------------------------------------------------------------------------------
 
 
-def _sync_tickets(
-    engine: Engine,
-    client: ZendeskClient,
-    result: SyncResult,
-    backfill_days: int | None,
-    initial_days: int,
-    control: RunControl,
-    now: datetime,
-    quarantine: Quarantine,
-    listener: SyncListener,
-) -> None:
-    state = read_state(engine, TICKETS_STREAM)
+def _sync_tickets(run: _Sync, backfill_days: int | None, initial_days: int) -> None:
+    state = read_state(run.engine, TICKETS_STREAM)
     cursor: str | None = None
     start_time: int | None = None
     if backfill_days is not None and state and state.cursor:
-        start_time = int((now - timedelta(days=backfill_days)).timestamp())
+        start_time = int((run.now - timedelta(days=backfill_days)).timestamp())
         if state.start_time is not None:  # never skip what was not read yet
             start_time = min(start_time, state.start_time - BACKFILL_OVERLAP)
-        result.started_from = f"backfill from {_iso(start_time)}"
+        run.result.started_from = f"backfill from {_iso(start_time)}"
     elif state and state.cursor:
         cursor = state.cursor
-        result.started_from = "stored cursor"
+        run.result.started_from = "stored cursor"
     else:  # the first sync reads the initial window (or more, if a backfill asks for more)
-        start_time = int((now - timedelta(days=max(initial_days, backfill_days or 0))).timestamp())
-        result.started_from = f"first sync from {_iso(start_time)}"
+        start_time = int((run.now - timedelta(days=max(initial_days, backfill_days or 0))).timestamp())
+        run.result.started_from = f"first sync from {_iso(start_time)}"
 
-    control.stage("Syncing tickets", message=result.started_from)
+    run.control.stage("Syncing tickets", message=run.result.started_from)
     high_water = state.start_time if state else None
     first_ts: int | None = None
     seen = 0
-    for page in client.ticket_pages(cursor=cursor, start_time=start_time):
-        control.check()
+    for page in run.client.ticket_pages(cursor=cursor, start_time=start_time):
+        run.control.check()
         page_high = max((_generated_ts(t) for t in page.tickets), default=None)
         if page_high is not None:
             high_water = max(high_water or 0, page_high)
-        with db.write_transaction(engine) as conn:
-            _store_tickets(conn, page, result, now, quarantine, listener)
+        with db.write_transaction(run.engine) as conn:
+            _store_tickets(conn, page, run.result, run.now, run.quarantine, run.listener)
             write_state(
                 conn,
                 TICKETS_STREAM,
                 cursor=page.after_cursor or cursor,
                 start_time=high_water,
-                caught_up=now if page.end_of_stream else None,
+                caught_up=run.now if page.end_of_stream else None,
             )
-        result.pages += 1
+        run.result.pages += 1
         seen += len(page.tickets)
         if first_ts is None and page.tickets:
             first_ts = min(_generated_ts(t) for t in page.tickets)
-        control.update(
+        run.control.update(
             done=seen,
-            total=seen if page.end_of_stream else _estimate_total(seen, first_ts, page_high, now),
-            message=f"{result.tickets_new} new, {result.tickets_updated} updated, "
-            f"{result.tickets_deleted} deleted",
+            total=seen if page.end_of_stream else _estimate_total(seen, first_ts, page_high, run.now),
+            message=f"{run.result.tickets_new} new, {run.result.tickets_updated} updated, "
+            f"{run.result.tickets_deleted} deleted",
         )
 
 
@@ -334,48 +338,38 @@ def _generated_ts(t: ZTicket) -> int:
 REDACTION = "comment_redaction"  # quarantine type of a redaction whose re-read failed (retried every sync)
 
 
-def _sync_comments(
-    engine: Engine,
-    client: ZendeskClient,
-    result: SyncResult,
-    backfill_days: int | None,
-    initial_days: int,
-    control: RunControl,
-    now: datetime,
-    quarantine: Quarantine,
-    listener: SyncListener,
-) -> None:
-    state = read_state(engine, EVENTS_STREAM)
+def _sync_comments(run: _Sync, backfill_days: int | None, initial_days: int) -> None:
+    state = read_state(run.engine, EVENTS_STREAM)
     if state and state.start_time is not None:
         start = state.start_time
         if backfill_days is not None:
-            start = min(start, int((now - timedelta(days=backfill_days)).timestamp()))
+            start = min(start, int((run.now - timedelta(days=backfill_days)).timestamp()))
     else:
-        start = int((now - timedelta(days=max(initial_days, backfill_days or 0))).timestamp())
-    control.stage("Syncing comments", message=f"ticket events from {_iso(start)}")
-    purged = _purged_ticket_ids(engine)
-    _retry_redactions(engine, client, result, quarantine, purged, now, listener)
+        start = int((run.now - timedelta(days=max(initial_days, backfill_days or 0))).timestamp())
+    run.control.stage("Syncing comments", message=f"ticket events from {_iso(start)}")
+    purged = _purged_ticket_ids(run.engine)
+    _retry_redactions(run.engine, run.client, run.result, run.quarantine, purged, run.now, run.listener)
     first = start
     seen = 0
-    for page in client.ticket_event_pages(start_time=start):
-        control.check()
-        reread = _reread(client, _redacted_tickets(page, purged))  # over HTTP, before the transaction opens
-        with db.write_transaction(engine) as conn:
-            _store_comments(conn, page, result, quarantine, purged, now, reread, listener)
+    for page in run.client.ticket_event_pages(start_time=start):
+        run.control.check()
+        reread = _reread(run.client, _redacted_tickets(page, purged))  # over HTTP, before the transaction opens
+        with db.write_transaction(run.engine) as conn:
+            _store_comments(conn, page, run.result, run.quarantine, purged, run.now, reread, run.listener)
             next_start = page.end_time if page.end_time is not None else start
             write_state(
                 conn,
                 EVENTS_STREAM,
                 start_time=next_start,
-                caught_up=now if page.end_of_stream else None,
+                caught_up=run.now if page.end_of_stream else None,
             )
         start = max(start, next_start)
-        result.pages += 1
+        run.result.pages += 1
         seen += len(page.ticket_events)
-        control.update(
+        run.control.update(
             done=seen,
-            total=seen if page.end_of_stream else _estimate_total(seen, first, start, now),
-            message=f"{result.comments} new comments",
+            total=seen if page.end_of_stream else _estimate_total(seen, first, start, run.now),
+            message=f"{run.result.comments} new comments",
         )
 
 
