@@ -125,6 +125,7 @@ def _open_and_run(args: argparse.Namespace, settings: Settings) -> int:
         with engine.connect():
             pass
     except (SQLAlchemyError, OSError) as exc:  # unreachable, a bad URL, no such file: configuration
+        log.debug("opening the database failed", exc_info=True)
         print(f"error: cannot open the database at DATABASE_URL ({one_line(exc)})", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
