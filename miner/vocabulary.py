@@ -1,5 +1,5 @@
 """The product's words, each defined once: run status, run kind, who started a run, a schedule's
-trigger type, severity, triage status.
+trigger type, severity, triage status, and the alerts' rule, channel type and delivery status.
 
 They are `StrEnum`s: a member *is* its string, so the database, JSON and the REST API see exactly the
 words they always did ("succeeded", "pipeline", "critical"), while the code can only name words that
@@ -68,6 +68,7 @@ class RunKind(Vocabulary):
     TRENDS = "trends"
     PIPELINE = "pipeline"
     HEALTH_CHECK = "health_check"  # scheduled only; it records health results, not runs
+    ALERT_DELIVERY = "alert_delivery"  # scheduled only; it delivers the alert outbox, records no runs
     WEEKLY_REPORT = "weekly_report"
     MONTHLY_CLEANUP = "monthly_cleanup"
 
@@ -111,10 +112,38 @@ class TriageStatus(Vocabulary):
     WONT_FIX = "wont_fix"
 
 
+class AlertRule(Vocabulary):
+    """Why an alert fired."""
+
+    EMERGING = "emerging"  # a cluster became emerging
+    REGRESSION = "regression"  # a cluster whose linked fix is resolved gets reports again
+    DIGEST = "digest"  # the weekly digest
+    TEST = "test"  # "Send a test alert"
+
+
+class ChannelType(Vocabulary):
+    """Where an alert channel delivers."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryStatus(Vocabulary):
+    """Where one alert's delivery to one channel stands."""
+
+    PENDING = "pending"  # waiting for its turn (due_at: backoff, Retry-After, quiet hours)
+    SENDING = "sending"  # claimed by a deliverer until claimed_until; past that, retried
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up after MINER_ALERT_MAX_ATTEMPTS, or the channel refused it for good
+
+
 _LABELS: dict[type[Vocabulary], dict[Vocabulary, str]] = {
     RunKind: {
         RunKind.SYNC: "Sync", RunKind.ANALYZE: "Analyze", RunKind.CLUSTER: "Cluster",
         RunKind.TRENDS: "Trends", RunKind.PIPELINE: "Full pipeline", RunKind.HEALTH_CHECK: "Health check",
+        RunKind.ALERT_DELIVERY: "Alert delivery",
         RunKind.WEEKLY_REPORT: "Weekly report", RunKind.MONTHLY_CLEANUP: "Cleanup",
     },
     TriageStatus: {
