@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, Table, desc, func, select
+from sqlalchemy import Engine, Table, desc, func, inspect, select
 
 from miner.alerts.message import Alert, Candidate, clean_quote
 from miner.alerts.settings import AlertSettings
@@ -65,6 +65,8 @@ def regressions(engine: Engine, settings: AlertSettings, now: datetime) -> list[
     """Clusters whose resolved fix did not hold."""
     from miner.fixes.service import regressions as find_regressions
 
+    if not inspect(engine).has_table("cluster_links"):  # no fix has been linked on this database yet
+        return []
     found = find_regressions(engine, now.astimezone(UTC).date())
     if not found:
         return []
