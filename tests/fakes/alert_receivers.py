@@ -237,7 +237,7 @@ class _Mailbox:
 def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login.decode(), auth_data.password.decode()) == (
         SMTP_USER, SMTP_PASSWORD)
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 235 or 535 itself
 
 
 class SmtpServer:
