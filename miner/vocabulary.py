@@ -68,7 +68,6 @@ class RunKind(Vocabulary):
     TRENDS = "trends"
     PIPELINE = "pipeline"
     HEALTH_CHECK = "health_check"  # scheduled only; it records health results, not runs
-    ALERT_DELIVERY = "alert_delivery"  # scheduled only; it delivers the alert outbox, records no runs
     WEEKLY_REPORT = "weekly_report"
     MONTHLY_CLEANUP = "monthly_cleanup"
 
@@ -143,7 +142,6 @@ _LABELS: dict[type[Vocabulary], dict[Vocabulary, str]] = {
     RunKind: {
         RunKind.SYNC: "Sync", RunKind.ANALYZE: "Analyze", RunKind.CLUSTER: "Cluster",
         RunKind.TRENDS: "Trends", RunKind.PIPELINE: "Full pipeline", RunKind.HEALTH_CHECK: "Health check",
-        RunKind.ALERT_DELIVERY: "Alert delivery",
         RunKind.WEEKLY_REPORT: "Weekly report", RunKind.MONTHLY_CLEANUP: "Cleanup",
     },
     TriageStatus: {

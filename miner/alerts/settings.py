@@ -38,7 +38,7 @@ CHANNEL_FIELDS = tuple(sorted((
     "SMTP_PASSWORD", "SMTP_STARTTLS", "SMTP_CA_FILE", "FROM", "TO",
 ), key=len, reverse=True))
 SECRET_FIELDS = frozenset({"url", "secret", "smtp_password"})
-CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,25}$")  # fits health_checks.component with "alert:"
 QUIET_HOURS_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DEFAULT_RULES = (AlertRule.EMERGING, AlertRule.REGRESSION)
@@ -93,15 +93,15 @@ class ChannelSettings(BaseModel):
     url: SecretStr | None = None  # Slack/Teams/webhook URL (a Slack or Teams URL is itself a credential)
     secret: SecretStr | None = None  # webhook: the HMAC-SHA256 key
     rules: tuple[AlertRule, ...] = DEFAULT_RULES
-    min_size: int = Field(0, ge=0, le=1_000_000)  # tickets in the cluster, for emerging and regression
+    min_size: int = Field(default=0, ge=0, le=1_000_000)  # tickets in the cluster, for emerging and regression
     quiet_hours: QuietHours | None = None
     smtp_host: str | None = None
-    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     smtp_ca_file: Path | None = None  # a private CA for the SMTP server's certificate (default: the system's)
-    from_: str | None = Field(None, alias="from")
+    from_: str | None = Field(default=None, alias="from")
     to: tuple[str, ...] = ()
 
     @field_validator("url", "secret", "smtp_host", "smtp_user", "smtp_password", "from_", "quiet_hours",
@@ -115,7 +115,7 @@ class ChannelSettings(BaseModel):
     def _name(cls, value: str) -> str:
         value = value.strip().lower()
         if not CHANNEL_NAME_RE.match(value):
-            raise ValueError("a channel name is letters, digits, - and _ (at most 64)")
+            raise ValueError("a channel name is letters, digits, - and _ (at most 26)")
         return value
 
     @field_validator("type", mode="before")
@@ -212,10 +212,10 @@ class AlertSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     channels: tuple[ChannelSettings, ...] = ()
-    max_attempts: int = Field(8, ge=1, le=100)  # MINER_ALERT_MAX_ATTEMPTS: then the delivery is "failed"
-    timeout: float = Field(10.0, gt=0, le=300)  # MINER_ALERT_TIMEOUT: seconds per request
-    claim_seconds: float = Field(120.0, ge=5, le=3600)  # MINER_ALERT_CLAIM_SECONDS: a claim older is retried
-    failing_after: int = Field(3, ge=1, le=100)  # MINER_ALERT_FAILING_AFTER: failures in a row = unhealthy
+    max_attempts: int = Field(default=8, ge=1, le=100)  # MINER_ALERT_MAX_ATTEMPTS: then the delivery is "failed"
+    timeout: float = Field(default=10.0, gt=0, le=300)  # MINER_ALERT_TIMEOUT: seconds per request
+    claim_seconds: float = Field(default=120.0, ge=5, le=3600)  # MINER_ALERT_CLAIM_SECONDS: a claim older is retried
+    failing_after: int = Field(default=3, ge=1, le=100)  # MINER_ALERT_FAILING_AFTER: failures in a row = unhealthy
     timezone: str = "UTC"  # MINER_TIMEZONE: quiet hours are local time there
     public_url: str | None = None  # MINER_PUBLIC_URL: links to cluster pages
 
