@@ -107,7 +107,7 @@ def channel_health(engine: Engine, settings: AlertSettings) -> list[tuple[str, b
         streak, error, last_ok = outbox.failing_streak(engine, channel.name)
         last = f"last delivered {last_ok:%Y-%m-%d %H:%M} UTC" if last_ok else "nothing delivered yet"
         if streak >= settings.failing_after:
-            found.append((channel.name, False, f"{streak} failed attempts in a row ({last}); last error: {error}"))
+            found.append((channel.name, False, f"{streak} failed attempt{'' if streak == 1 else 's'} in a row ({last}); last error: {error}"))
         else:
             found.append((channel.name, True, f"{channel.type.label} channel; {last}"))
     return found
