@@ -378,3 +378,17 @@ def test_the_weekly_digest_goes_only_to_channels_that_ask_for_it(sqlite_engine: 
     deliver_due(sqlite_engine, settings, now=Clock())
     assert [r.kind for r in receivers.received] == ["slack"]
     assert receivers.of("slack")[0].body["text"].startswith("Product issues: week of")
+
+
+def test_the_monthly_cleanup_prunes_old_deliveries_but_keeps_the_alerts_that_deduplicate(
+        sqlite_engine: Engine, receivers: Receivers) -> None:
+    from miner.reports import cleanup
+
+    make_cluster(sqlite_engine, 7)
+    settings = slack_only(receivers)
+    service.evaluate(sqlite_engine, settings, now=NOW)
+    deliver_due(sqlite_engine, settings, now=Clock())
+    removed = cleanup(sqlite_engine, 90, now=NOW + timedelta(days=91))
+    assert removed["alert_deliveries"] == 1
+    assert (count(sqlite_engine, AlertEvent), count(sqlite_engine, AlertDelivery)) == (1, 0)
+    assert service.evaluate(sqlite_engine, settings, now=NOW + timedelta(days=91)).fired["emerging"] == 0

@@ -168,6 +168,15 @@ def hold(engine: Engine, delivery: Delivery, now: datetime, until: datetime) -> 
                    attempts=deliveries_t.c.attempts - 1)
 
 
+def prune(conn: Connection, cutoff: datetime) -> int:
+    """The delivery log's finished rows older than `cutoff` (the monthly clean-up). The alerts themselves
+    stay: their keys are what keeps an old alert from firing again."""
+    c = deliveries_t.c
+    done = conn.execute(deliveries_t.delete().where(
+        c.status.in_([DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value]), c.updated_at < cutoff))
+    return int(done.rowcount)
+
+
 # --- reading -------------------------------------------------------------------------------------------
 
 
