@@ -392,3 +392,23 @@ def test_the_monthly_cleanup_prunes_old_deliveries_but_keeps_the_alerts_that_ded
     assert removed["alert_deliveries"] == 1
     assert (count(sqlite_engine, AlertEvent), count(sqlite_engine, AlertDelivery)) == (1, 0)
     assert service.evaluate(sqlite_engine, settings, now=NOW + timedelta(days=91)).fired["emerging"] == 0
+
+
+def test_several_deliverers_at_once_deliver_each_alert_exactly_once(engine: Engine, receivers: Receivers) -> None:
+    import threading
+
+    from miner.alerts.message import Alert, Candidate
+
+    settings = slack_only(receivers)
+    candidates = [Candidate(f"many:{i}", Alert(AlertRule.EMERGING, f"Alert {i}", "x", cluster_id=i), size=1)
+                  for i in range(30)]
+    outbox.fire(engine, candidates, settings.channels, NOW)
+    threads = [threading.Thread(target=deliver_due, args=(engine, settings), kwargs={"now": Clock(), "limit": 3})
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    titles = sorted(r.body["text"].split(":")[0] for r in receivers.of("slack"))
+    assert titles == sorted(f"Alert {i}" for i in range(30))
+    assert {row["status"] for row in deliveries(engine)} == {"delivered"}
