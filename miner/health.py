@@ -1,6 +1,6 @@
 """Health checks: is the database up, is Zendesk reachable with valid credentials, is the Claude key
-valid, does each alert channel deliver. Run every 5 minutes by the scheduler and on demand from the Settings page; the latest result
-per component is kept in table `health_checks`.
+valid, does each alert channel deliver. Run every 5 minutes by the scheduler and on demand from the
+Settings page; the latest result per component is kept in table `health_checks`.
 """
 
 from __future__ import annotations

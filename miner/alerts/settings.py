@@ -153,7 +153,7 @@ class ChannelSettings(BaseModel):
         addresses = tuple(str(item).strip() for item in items if str(item).strip())
         for address in addresses:
             if not EMAIL_RE.match(address):
-                raise ValueError(f"not an e-mail address: {address!r}")
+                raise ValueError(f"comma-separated e-mail addresses expected; {address!r} is not one")
         return addresses
 
     @field_validator("smtp_ca_file")
@@ -297,11 +297,12 @@ def explain(exc: ValidationError, values: Mapping[str, Any]) -> str:
         if loc[:1] == ["channels"] and len(loc) >= 2 and loc[1].isdigit():
             channel = values["channels"][int(loc[1])]["name"]
             field = loc[2].rstrip("_") if len(loc) > 2 else ""
-            name = f"{ENV_PREFIX}{channel.upper()}_{field.upper()}" if field else f"alert channel {channel!r}"
+            if not field:  # the channel as a whole (a missing field): the message names the variables
+                lines.append(message)
+                continue
             given = error.get("input")
-            shown = "" if not field or isinstance(given, dict) else \
-                " (got (hidden))" if field in SECRET_FIELDS else f" (got {given!r})"
-            lines.append(f"{name}: {message}{shown}")
+            shown = "" if isinstance(given, dict) else " (got (hidden))" if field in SECRET_FIELDS else f" (got {given!r})"
+            lines.append(f"{ENV_PREFIX}{channel.upper()}_{field.upper()}: {message}{shown}")
         elif loc:
             lines.append(f"{ENV_PREFIX}{loc[0].upper()}: {message} (got {error.get('input')!r})")
         else:
