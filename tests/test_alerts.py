@@ -412,3 +412,22 @@ def test_several_deliverers_at_once_deliver_each_alert_exactly_once(engine: Engi
     titles = sorted(r.body["text"].split(":")[0] for r in receivers.of("slack"))
     assert titles == sorted(f"Alert {i}" for i in range(30))
     assert {row["status"] for row in deliveries(engine)} == {"delivered"}
+
+
+def test_replicas_evaluating_at_the_same_moment_fire_one_alert(engine: Engine, receivers: Receivers) -> None:
+    import threading
+
+    make_cluster(engine, 7)
+    settings = alert_settings(receivers)
+    gate = threading.Barrier(4)
+
+    def replica() -> None:
+        gate.wait()
+        service.evaluate(engine, settings, rules_to_run=[AlertRule.EMERGING], now=NOW)
+
+    threads = [threading.Thread(target=replica) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (count(engine, AlertEvent), count(engine, AlertDelivery)) == (1, 3)
