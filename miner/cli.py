@@ -285,7 +285,11 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings, engine: Engine) -> 
     if args.alerts_command == "send":
         print(json.dumps(service.send_now(engine, alerts), indent=2))
         return EXIT_OK
-    names = [alerts.channel(args.channel).name] if args.channel else [c.name for c in alerts.channels]
+    try:
+        names = [alerts.channel(args.channel).name] if args.channel else [c.name for c in alerts.channels]
+    except ConfigError as exc:  # no such channel: bad input, not a failed delivery
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     outcomes = [service.send_test(engine, alerts, name) for name in names]
     for outcome in outcomes:
         print(f"{'ok' if outcome.ok else 'FAILED'}: {outcome.message}")

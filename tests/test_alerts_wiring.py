@@ -58,6 +58,8 @@ def test_the_cli_sends_a_test_alert_and_says_it_arrived(sqlite_url: str, receive
     assert receivers.of("slack")[0].body["text"].startswith("Test alert from Product Issue Miner")
     assert main(["alerts", "log"]) == EXIT_OK
     assert "slack        test       cluster -      delivered attempts 1" in capsys.readouterr().out
+    assert main(["alerts", "test", "--channel", "nope"]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err == "error: no alert channel 'nope'; channels: slack\n"
 
 
 def test_the_cli_send_runs_the_rules_and_delivers(sqlite_url: str, receivers: Receivers,
