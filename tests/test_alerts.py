@@ -434,3 +434,14 @@ def test_replicas_evaluating_at_the_same_moment_fire_one_alert(engine: Engine, r
     for thread in threads:
         thread.join()
     assert (count(engine, AlertEvent), count(engine, AlertDelivery)) == (1, 3)
+
+
+def test_a_delivery_to_a_channel_removed_from_the_settings_fails_with_the_reason(sqlite_engine: Engine,
+                                                                                 receivers: Receivers) -> None:
+    make_cluster(sqlite_engine, 7)
+    service.evaluate(sqlite_engine, slack_only(receivers), now=NOW)
+    teams_only = alert_settings(None, MINER_ALERT_TEAMS_TYPE="teams", MINER_ALERT_TEAMS_URL=receivers.teams_url)
+    assert deliver_due(sqlite_engine, teams_only, now=Clock()).failed == 1
+    row = deliveries(sqlite_engine)[0]
+    assert (row["status"], row["last_error"]) == ("failed", "channel 'slack' is no longer configured")
+    assert receivers.received == []

@@ -19,6 +19,7 @@ from miner.alerts.channel import DeliveryError
 from miner.alerts.message import Alert
 from miner.alerts.outbox import Delivery
 from miner.alerts.settings import AlertSettings, ChannelSettings
+from miner.config import ConfigError
 from miner.retry import full_jitter
 from miner.vocabulary import ChannelType
 
@@ -87,7 +88,7 @@ def _deliver_one(engine: Engine, settings: AlertSettings, delivery: Delivery, cl
                  backoff: Backoff, result: DeliverResult) -> None:
     try:
         channel = settings.channel(delivery.channel)
-    except Exception:  # removed from the settings since: nobody to deliver to
+    except ConfigError:  # removed from the settings since: nobody to deliver to
         outbox.fail(engine, delivery, clock(), f"channel {delivery.channel!r} is no longer configured")
         result.failed += 1
         return
