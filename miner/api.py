@@ -9,6 +9,10 @@ POST /api/tasks/cancel             cancel the running run
 GET  /api/tasks/runs               run history (?limit=&offset=&kind=&status=)
 GET  /api/tasks/runs/{id}          one run
 GET  /api/health                   liveness for anyone; the details for those allowed to read
+GET  /api/alerts/channels          the alert channels (secrets masked)
+GET  /api/alerts/deliveries        the alert delivery log, newest first (?limit=&channel=)
+POST /api/alerts/test              {"channel": "name"}: send a test alert now (200 delivered, 502 not)
+POST /api/alerts/send              run the alert rules and deliver what is due
 
 The POST bodies are the parameters of the task registry (`miner.runs.registry`), validated there.
 
@@ -119,7 +123,7 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
             live_db = health.check_database(app.engine)
             if not details:  # liveness for load balancers: no names, addresses or messages
                 return (200, {"status": "ok"}) if live_db.ok else (503, {"status": "unavailable"})
-            stored = {h.component: h.as_dict() for h in health.latest(app.engine)} if live_db.ok else {}
+            stored = {h.component: h.as_dict() for h in health.latest(app.engine, app.alerts)} if live_db.ok else {}
             stored["database"] = live_db.as_dict()
             body = {
                 "status": "ok" if live_db.ok else "unavailable",
@@ -171,7 +175,50 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
             return JSONResponse({"status": "cancelling"}, status_code=202)
         return error(409, "nothing is running")
 
+    async def alert_channels(request: Request, app: MinerApp) -> JSONResponse:
+        return JSONResponse([channel.describe() for channel in app.alerts.channels])
+
+    async def alert_deliveries(request: Request, app: MinerApp) -> JSONResponse:
+        from miner.alerts import outbox
+
+        limit, problem = whole_number(request.query_params.get("limit", "50"), "limit", 1, 500)
+        if problem is not None:
+            return problem
+        rows = await run_in_threadpool(outbox.recent, app.engine, limit=limit,
+                                       channel=request.query_params.get("channel") or None)
+        return JSONResponse(json.loads(json.dumps(rows, default=_iso)))
+
+    async def alert_test(request: Request, app: MinerApp) -> JSONResponse:
+        from miner.alerts import service
+
+        denied = authorise(request, app.settings)
+        if denied is not None:
+            return denied
+        body, problem = await read_json_object(request)
+        if problem is not None:
+            return problem
+        name = body.get("channel")
+        if not isinstance(name, str) or not name.strip():
+            return error(422, "channel: the name of a configured alert channel", field="channel")
+        if name.strip().lower() not in {c.name for c in app.alerts.channels}:
+            return error(404, f"no alert channel {name!r}", field="channel")
+        outcome = await run_in_threadpool(service.send_test, app.engine, app.alerts, name)
+        return JSONResponse({"channel": outcome.channel, "delivered": outcome.ok, "message": outcome.message,
+                             "delivery_id": outcome.delivery_id}, status_code=200 if outcome.ok else 502)
+
+    async def alert_send(request: Request, app: MinerApp) -> JSONResponse:
+        from miner.alerts import service
+
+        denied = authorise(request, app.settings)
+        if denied is not None:
+            return denied
+        return JSONResponse(await run_in_threadpool(service.send_now, app.engine, app.alerts))
+
     return [
+        Route("/api/alerts/channels", endpoint(alert_channels), methods=["GET"]),
+        Route("/api/alerts/deliveries", endpoint(alert_deliveries), methods=["GET"]),
+        Route("/api/alerts/test", endpoint(alert_test, reader=False), methods=["POST"]),
+        Route("/api/alerts/send", endpoint(alert_send, reader=False), methods=["POST"]),
         Route("/api/tasks/scheduler/status", endpoint(scheduler_status), methods=["GET"]),
         Route("/api/tasks/worker/status", endpoint(worker_status), methods=["GET"]),
         *(Route(f"/api/tasks/{kind}", endpoint(start_run(kind), reader=False), methods=["POST"])
@@ -216,6 +263,10 @@ def authorise_read(request: Request, settings: Settings, access: AccessProvider 
     how = ("send 'Authorization: Bearer <MINER_API_TOKEN>'" if settings.api_token
            else "set MINER_API_TOKEN and send 'Authorization: Bearer <token>'")
     return _unauthorised(f"this API needs a token: {how} (README \"REST API\")")
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def whole_number(text: str, field: str, low: int, high: int) -> tuple[int, JSONResponse | None]:

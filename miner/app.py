@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 from miner import db, health
 from miner.access import LoginThrottle
+from miner.alerts.settings import AlertSettings
 from miner.config import Settings
 from miner.progress import RunContext
 from miner.runs import history
 from miner.runs.runner import Runner
-from miner.runs.scheduler import SCHEDULE_BY_ID, ScheduleDef, SchedulerService
+from miner.runs.scheduler import SCHEDULE_BY_ID, Duty, ScheduleDef, SchedulerService
 from miner.runs.worker import Worker
 from miner.vocabulary import RunKind, StartedBy
 
@@ -28,15 +29,19 @@ if TYPE_CHECKING:
     from miner.demo.server import DemoZendesk
 
 log = logging.getLogger(__name__)
+ALERT_DELIVERY_SECONDS = 60.0  # how often the alert outbox is delivered (retries wait their own backoff)
 
 
 class MinerApp:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, alerts: AlertSettings | None = None) -> None:
         self.settings = settings
+        # alert channels are read with the other settings by from_environment; none unless given
+        self.alerts = alerts or AlertSettings(timezone=settings.timezone, public_url=settings.public_url)
         self.engine = db.make_engine(settings.database_url)
         self.runner = Runner(self.engine)
-        self.worker = Worker(RunContext(settings, self.engine), self.runner)
-        self.scheduler = SchedulerService(self.engine, timezone=settings.tz, run_job=self._run_job)
+        self.worker = Worker(RunContext(settings, self.engine, alerts=self.alerts), self.runner)
+        self.scheduler = SchedulerService(self.engine, timezone=settings.tz, run_job=self._run_job,
+                                          duties=[Duty("alert_delivery", ALERT_DELIVERY_SECONDS, self.deliver_alerts)])
         self.demo: DemoZendesk | None = None  # while in demo mode
         self.login_throttle = LoginThrottle()  # dashboard password attempts, across browser sessions
         self.started = False
@@ -44,7 +49,8 @@ class MinerApp:
 
     @classmethod
     def from_environment(cls) -> MinerApp:
-        return cls(Settings.load())
+        settings = Settings.load()
+        return cls(settings, AlertSettings.load(timezone=settings.timezone, public_url=settings.public_url))
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self, *, scheduler: bool | None = None) -> MinerApp:
@@ -78,7 +84,7 @@ class MinerApp:
         from miner.demo.server import DemoZendesk
 
         self.demo = DemoZendesk(now=demo_anchor(self.engine), n_tickets=self.settings.demo_tickets).start()
-        self.worker.ctx = RunContext(self.settings, self.engine, demo_url=self.demo.url)
+        self.worker.ctx = RunContext(self.settings, self.engine, demo_url=self.demo.url, alerts=self.alerts)
 
     def reset_demo(self) -> None:
         """Demo mode only: wipe the data and serve a freshly generated dataset dated up to now."""
@@ -113,9 +119,18 @@ class MinerApp:
         return self.worker.ctx
 
     # --- jobs ---------------------------------------------------------------------------------
+    def deliver_alerts(self) -> None:
+        """The alert outbox's due deliveries (a duty of every replica: claims keep them from doubling up)."""
+        from miner.alerts import service
+
+        try:
+            service.deliver(self.engine, self.alerts)
+        except Exception:  # the next tick tries again; what was claimed is retried when its claim expires
+            log.exception("alert delivery failed")
+
     def _run_job(self, schedule: ScheduleDef, started_by: StartedBy) -> None:
         if schedule.kind is RunKind.HEALTH_CHECK:
-            health.run_checks(self.settings, self.engine, self.context.demo_url)
+            health.run_checks(self.settings, self.engine, self.context.demo_url, self.alerts)
         else:
             self.worker.run_blocking(schedule.kind, dict(schedule.params), started_by=started_by,
                                      job_id=schedule.id)
@@ -124,7 +139,7 @@ class MinerApp:
         """'Run now' for a scheduled job: in the background; returns the run id (None for checks)."""
         schedule = SCHEDULE_BY_ID[job_id]
         if schedule.kind is RunKind.HEALTH_CHECK:
-            health.run_checks(self.settings, self.engine, self.context.demo_url)
+            health.run_checks(self.settings, self.engine, self.context.demo_url, self.alerts)
             return None
         return self.worker.submit(schedule.kind, dict(schedule.params), started_by=started_by,
                                   job_id=schedule.id)

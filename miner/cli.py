@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from miner import db
+from miner.alerts.settings import AlertSettings
 from miner.config import ConfigError, Settings
 from miner.errors import MinerError, describe
 from miner.logs import configure_logging
@@ -74,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write the weekly digest now and print it")
     p.add_argument("--html", action="store_true", help="print the HTML version")
 
+    p = sub.add_parser("alerts", help="alert channels: send a test, evaluate and deliver now, the delivery log")
+    alerts = p.add_subparsers(dest="alerts_command", required=True, metavar="action")
+    t = alerts.add_parser("test", help="send a test alert to every channel (or one) and say whether it arrived")
+    t.add_argument("--channel", metavar="NAME", help="only this channel")
+    alerts.add_parser("send", help="run the alert rules now and deliver everything that is due")
+    alerts.add_parser("channels", help="list the configured channels (secrets masked)")
+    lg = alerts.add_parser("log", help="the latest deliveries")
+    lg.add_argument("--limit", type=bounded_int(1, 1000), default=20, metavar="N")
+
     p = sub.add_parser("status", help="show data, sync position and recent runs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -102,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)  # exits with 2 on bad flags
     try:
         settings = Settings.load()
+        args.alert_settings = load_alerts(settings)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -217,7 +228,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings, engine: Engine) -> int
     """sync, analyze, cluster, trends, pipeline: one run in this process, under the run lease."""
     spec = registry.spec(args.command)
     params = spec.validate({param.name: getattr(args, param.name) for param in spec.params})
-    return _run(engine, spec, spec.task(RunContext(settings, engine), params), params)
+    ctx = RunContext(settings, engine, alerts=args.alert_settings)
+    return _run(engine, spec, spec.task(ctx, params), params)
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
@@ -227,7 +239,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings, engine: Engine) 
 
     from miner.app import MinerApp, get_app, uninstall
 
-    miner = get_app(lambda: MinerApp(settings)).start(scheduler=True)
+    miner = get_app(lambda: MinerApp(settings, args.alert_settings)).start(scheduler=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -248,6 +260,43 @@ def cmd_report(args: argparse.Namespace, settings: Settings, engine: Engine) -> 
     return EXIT_OK
 
 
+def load_alerts(settings: Settings) -> AlertSettings:
+    return AlertSettings.load(timezone=settings.timezone, public_url=settings.public_url)
+
+
+def cmd_alerts(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
+    from miner.alerts import outbox, service
+
+    alerts: AlertSettings = args.alert_settings
+    if args.alerts_command == "channels":
+        for row in (channel.describe() for channel in alerts.channels):
+            print("  ".join(f"{key}: {value}" for key, value in row.items() if value))
+        if not alerts.channels:
+            print("no alert channels configured (README: Alerts)")
+        return EXIT_OK
+    if args.alerts_command == "log":
+        for row in reversed(outbox.recent(engine, limit=args.limit)):
+            print(f"{row['created_at']:%Y-%m-%d %H:%M}  {row['channel']:<12} {row['rule']:<10} "
+                  f"cluster {row['cluster_id'] or '-':<6} {row['status']:<9} attempts {row['attempts']}"
+                  + (f"  {row['last_error']}" if row["last_error"] else ""))
+        return EXIT_OK
+    if not alerts.channels:
+        print("error: no alert channels configured (set MINER_ALERT_<NAME>_TYPE ...; README: Alerts)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.alerts_command == "send":
+        print(json.dumps(service.send_now(engine, alerts), indent=2))
+        return EXIT_OK
+    try:
+        names = [alerts.channel(args.channel).name] if args.channel else [c.name for c in alerts.channels]
+    except ConfigError as exc:  # no such channel: bad input, not a failed delivery
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    outcomes = [service.send_test(engine, alerts, name) for name in names]
+    for outcome in outcomes:
+        print(f"{'ok' if outcome.ok else 'FAILED'}: {outcome.message}")
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
     from miner.status import collect_status
 
@@ -264,6 +313,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Engine], int]] = {
     "scheduler": cmd_scheduler,
     "report": cmd_report,
     "status": cmd_status,
+    "alerts": cmd_alerts,
     "db": cmd_db,
 }
 

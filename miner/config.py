@@ -88,11 +88,13 @@ class Settings(BaseModel):
     admins: tuple[str, ...] = Field((), alias="MINER_ADMINS")
     local_access: bool | None = Field(None, alias="MINER_LOCAL_ACCESS")  # None: automatic (see access.py)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="MINER_LOG_LEVEL")
+    # where people open the dashboard (https://miner.example.com): links in alerts point there
+    public_url: str | None = Field(None, alias="MINER_PUBLIC_URL")
 
     # ------------------------------------------------------------------------------------------
     @field_validator("zendesk_subdomain", "zendesk_email", "zendesk_base_url", "anthropic_base_url", "source",
                      "prices_path", "local_access", "zendesk_api_token", "zendesk_oauth_token", "anthropic_api_key",
-                     "api_token", "dashboard_password", "run_budget_usd", mode="before")
+                     "api_token", "dashboard_password", "run_budget_usd", "public_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return blank_is_unset(value)
@@ -109,7 +111,7 @@ class Settings(BaseModel):
             raise ValueError("must be the part before .zendesk.com, e.g. 'acme' for acme.zendesk.com")
         return value
 
-    @field_validator("zendesk_base_url", "anthropic_base_url")
+    @field_validator("zendesk_base_url", "anthropic_base_url", "public_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return http_url(value)
@@ -346,6 +348,23 @@ def _read_secrets(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     # Only top-level scalars are settings; tables such as [auth] belong to Streamlit itself.
     return {key: value for key, value in data.items() if not isinstance(value, dict)}
+
+
+def secrets_table(name: str, env: Mapping[str, str] | None = None,
+                  secrets_file: Path | Literal[False] | None = None) -> dict[str, Any]:
+    """One table of the secrets file (e.g. `[alerts]`), found like `Settings.load` finds the file; {} if absent."""
+    if secrets_file is False:
+        return {}
+    env = os.environ if env is None else env
+    path = secrets_file or _find_secrets_file(env)
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}  # Settings.load, which runs first, reports an unreadable file
+    table = data.get(name)
+    return dict(table) if isinstance(table, dict) else {}
 
 
 # --- shared by every settings model (these and miner.fixes.settings) ---------------------------------

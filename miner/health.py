@@ -1,6 +1,6 @@
 """Health checks: is the database up, is Zendesk reachable with valid credentials, is the Claude key
-valid. Run every 5 minutes by the scheduler and on demand from the Settings page; the latest result
-per component is kept in table `health_checks`.
+valid, does each alert channel deliver. Run every 5 minutes by the scheduler and on demand from the
+Settings page; the latest result per component is kept in table `health_checks`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from miner import db
+from miner.alerts.settings import AlertSettings
 from miner.config import Settings
 from miner.errors import describe
 from miner.models import health_t
 
 log = logging.getLogger(__name__)
 COMPONENTS = ("database", "zendesk", "claude")
+ALERT_COMPONENT = "alert:"  # + the channel's name (health_checks.component is 32 characters)
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,24 @@ def check_claude(settings: Settings) -> Health:
     return _timed("claude", run)
 
 
-def run_checks(settings: Settings, engine: Engine, demo_url: str | None = None) -> list[Health]:
+def check_alert_channels(engine: Engine, alerts: AlertSettings) -> list[Health]:
+    """One result per alert channel: failing after MINER_ALERT_FAILING_AFTER failed attempts in a row."""
+    from miner.alerts.service import channel_health
+
+    started = time.monotonic()
+    try:
+        found = channel_health(engine, alerts)
+    except Exception as exc:  # e.g. the database is down: the database check says so
+        return [Health(ALERT_COMPONENT + c.name, False, describe(exc), None, datetime.now(UTC)) for c in alerts.channels]
+    took = round((time.monotonic() - started) * 1000, 1)
+    return [Health(ALERT_COMPONENT + name, ok, message, took, datetime.now(UTC)) for name, ok, message in found]
+
+
+def run_checks(settings: Settings, engine: Engine, demo_url: str | None = None,
+               alerts: AlertSettings | None = None) -> list[Health]:
     results = [check_database(engine), check_zendesk(settings, demo_url), check_claude(settings)]
+    if alerts is not None:
+        results += check_alert_channels(engine, alerts)
     try:
         with db.write_transaction(engine) as conn:
             db.upsert(conn, health_t, [
@@ -115,8 +133,10 @@ def run_checks(settings: Settings, engine: Engine, demo_url: str | None = None) 
     return results
 
 
-def latest(engine: Engine) -> list[Health]:
+def latest(engine: Engine, alerts: AlertSettings | None = None) -> list[Health]:
+    """The latest result per component; with `alerts`, also its channels' (configured ones only)."""
     with engine.connect() as conn:
         rows = {row.component: row for row in conn.execute(select(health_t))}
+    wanted = [*COMPONENTS, *(ALERT_COMPONENT + c.name for c in alerts.channels)] if alerts else COMPONENTS
     return [Health(c, rows[c].ok, rows[c].message, rows[c].latency_ms, rows[c].checked_at)
-            for c in COMPONENTS if c in rows]
+            for c in wanted if c in rows]

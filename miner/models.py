@@ -444,10 +444,49 @@ class AppState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+class AlertEvent(Base):
+    """An alert that fired: one row per rule, cluster and state change. The unique `key` is the
+    deduplication across restarts and replicas: whoever inserts it first enqueues the deliveries."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)  # e.g. "emerging:12:1", "digest:2026-11-30"
+    rule: Mapped[str] = mapped_column(String(16))  # emerging | regression | digest | test
+    cluster_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)  # the message, channel-neutral (miner.alerts.message)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cleared_at: Mapped[datetime | None]  # the state ended (no longer emerging): the next change fires again
+
+
+class AlertDelivery(Base):
+    """The outbox and delivery log: one alert to one channel, with its attempts and outcome."""
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(Integer, ForeignKey("alert_events.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(64), index=True)
+    rule: Mapped[str] = mapped_column(String(16))
+    cluster_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime]  # not before: backoff, Retry-After, quiet hours
+    claimed_until: Mapped[datetime | None]  # a sender holds it until then; past it, another may retry
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
 Index("ix_issues_cluster_created", Issue.cluster_id, Issue.ticket_created_at)
 # Covers "customers affected per cluster" (first appearance of each customer) without table reads.
 Index("ix_issues_cluster_customer", Issue.cluster_id, Issue.organization_id, Issue.requester_id,
       Issue.ticket_created_at)
+# The deliverer's query (due rows of a status); and one delivery per alert and channel.
+Index("ix_alert_deliveries_due", AlertDelivery.status, AlertDelivery.due_at)
+Index("uq_alert_deliveries_event_channel", AlertDelivery.event_id, AlertDelivery.channel, unique=True)
 
 
 # The tables, for Core queries: the same objects as the models' `__table__`, typed as the Tables they are
@@ -474,3 +513,5 @@ events_t = cast(Table, ClusterEvent.__table__)
 notes_t = cast(Table, ClusterNote.__table__)
 dirty_t = cast(Table, DirtyDay.__table__)
 app_state_t = cast(Table, AppState.__table__)
+alert_events_t = cast(Table, AlertEvent.__table__)
+alert_deliveries_t = cast(Table, AlertDelivery.__table__)

@@ -141,10 +141,29 @@ def do_trends(ctx: RunContext, control: RunControl, result: dict[str, Any], *, f
         result["trends"] = figures.as_dict()
 
 
+def do_alerts(ctx: RunContext, control: RunControl, result: dict[str, Any], *,
+              rules: tuple[str, ...] = ("emerging", "regression")) -> None:
+    """Enqueue the alerts the fresh figures call for (the outbox delivers them within a minute). Alerts are a
+    by-product: a failure here is logged and recorded, never fails the run."""
+    if not ctx.alerts.channels:
+        return
+    from miner.alerts.service import evaluate
+    from miner.errors import describe
+    from miner.vocabulary import AlertRule
+
+    control.stage("Checking alert rules")
+    try:
+        result["alerts"] = evaluate(ctx.engine, ctx.alerts, rules_to_run=[AlertRule(r) for r in rules]).as_dict()
+    except Exception as exc:
+        log.exception("evaluating the alert rules failed")
+        result["alerts"] = {"error": describe(exc)}
+
+
 def cluster_task(ctx: RunContext, *, full: bool = False) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         do_cluster(ctx, control, result, full=full)
         do_trends(ctx, control, result)
+        do_alerts(ctx, control, result)
 
     return run
 
@@ -152,19 +171,21 @@ def cluster_task(ctx: RunContext, *, full: bool = False) -> TaskFn:
 def trends_task(ctx: RunContext, *, full: bool = False) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         do_trends(ctx, control, result, full=full)
+        do_alerts(ctx, control, result)
 
     return run
 
 
 def pipeline_task(ctx: RunContext, *, backfill_days: int | None = None,
                   batch_size: int | None = None) -> TaskFn:
-    """sync -> analyze -> cluster -> trends."""
+    """sync -> analyze -> cluster -> trends -> alert rules."""
 
     def run(control: RunControl, result: dict[str, Any]) -> None:
         do_sync(ctx, control, result, backfill_days=backfill_days)
         do_analyze(ctx, control, result, batch_size=batch_size)
         do_cluster(ctx, control, result)
         do_trends(ctx, control, result)
+        do_alerts(ctx, control, result)
 
     return run
 
@@ -175,6 +196,7 @@ def report_task(ctx: RunContext) -> TaskFn:
 
         control.stage("Writing the weekly report")
         result["report"] = {"report_id": generate_weekly_report(ctx.engine)}
+        do_alerts(ctx, control, result, rules=("digest",))
 
     return run
 

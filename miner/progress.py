@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from miner.alerts.settings import AlertSettings
 from miner.config import Settings
 from miner.vocabulary import RunStatus
 
@@ -31,6 +32,7 @@ class RunContext:
     settings: Settings
     engine: Engine
     demo_url: str | None = None  # a demo Zendesk that is already running (the dashboard's)
+    alerts: AlertSettings = field(default_factory=AlertSettings)  # where the rules' alerts go (none: not evaluated)
 
 
 class Cancelled(Exception):

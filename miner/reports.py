@@ -121,9 +121,10 @@ def list_reports(engine: Engine, limit: int = 20) -> list[StoredReport]:
 
 def cleanup(engine: Engine, retention_days: int, purge_deleted_after_days: int | None = None,
             *, now: datetime | None = None) -> dict[str, int]:
-    """Prune run history, LLM call records, reports and quarantine entries older than the retention
-    period; purge the content of tickets deleted more than `purge_deleted_after_days` ago."""
+    """Prune run history, LLM call records, reports, quarantine entries and finished alert deliveries older
+    than the retention period; purge the content of tickets deleted more than `purge_deleted_after_days` ago."""
     from miner import quarantine
+    from miner.alerts import outbox
     from miner.purge import purge_deleted
     from miner.runs.history import prune_runs
 
@@ -135,6 +136,7 @@ def cleanup(engine: Engine, retention_days: int, purge_deleted_after_days: int |
         removed["reports"] = conn.execute(delete(reports_t).where(reports_t.c.created_at < cutoff)).rowcount
         removed["health_checks"] = conn.execute(delete(health_t).where(health_t.c.checked_at < cutoff)).rowcount
         removed["quarantine"] = quarantine.prune(conn, cutoff)
+        removed["alert_deliveries"] = outbox.prune(conn, cutoff)
     if purge_deleted_after_days is not None:
         removed.update(purge_deleted(engine, purge_deleted_after_days, now=now))
     return removed

@@ -1,5 +1,5 @@
 """The product's words, each defined once: run status, run kind, who started a run, a schedule's
-trigger type, severity, triage status.
+trigger type, severity, triage status, and the alerts' rule, channel type and delivery status.
 
 They are `StrEnum`s: a member *is* its string, so the database, JSON and the REST API see exactly the
 words they always did ("succeeded", "pipeline", "critical"), while the code can only name words that
@@ -109,6 +109,33 @@ class TriageStatus(Vocabulary):
     PLANNED = "planned"
     FIXED = "fixed"
     WONT_FIX = "wont_fix"
+
+
+class AlertRule(Vocabulary):
+    """Why an alert fired."""
+
+    EMERGING = "emerging"  # a cluster became emerging
+    REGRESSION = "regression"  # a cluster whose linked fix is resolved gets reports again
+    DIGEST = "digest"  # the weekly digest
+    TEST = "test"  # "Send a test alert"
+
+
+class ChannelType(Vocabulary):
+    """Where an alert channel delivers."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryStatus(Vocabulary):
+    """Where one alert's delivery to one channel stands."""
+
+    PENDING = "pending"  # waiting for its turn (due_at: backoff, Retry-After, quiet hours)
+    SENDING = "sending"  # claimed by a deliverer until claimed_until; past that, retried
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up after MINER_ALERT_MAX_ATTEMPTS, or the channel refused it for good
 
 
 _LABELS: dict[type[Vocabulary], dict[Vocabulary, str]] = {

@@ -12,6 +12,7 @@ from miner.analysis.pricing import load_prices
 from miner.analysis.taxonomy import load_taxonomy
 from miner.runs.runner import Busy
 from pages.ui.access import require_admin, signed_in_user
+from pages.ui.alerts import alerts_section
 from pages.ui.shared import app, code_span, refresh_data, show_text
 
 miner = app()
@@ -54,6 +55,8 @@ for col, (label, (key, check)) in zip((t1, t2, t3), tests.items(), strict=True):
     result = st.session_state.get(f"test_result_{key}")
     if result is not None:
         (col.success if result.ok else col.error)(f"{code_span(result.message)} ({result.latency_ms:.0f} ms)")
+
+alerts_section(miner)
 
 st.markdown("#### All settings")
 st.dataframe(pd.DataFrame(settings.describe()), hide_index=True, width="stretch")

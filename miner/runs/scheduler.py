@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -65,6 +65,17 @@ SCHEDULES: tuple[ScheduleDef, ...] = (
 SCHEDULE_BY_ID = {schedule.id: schedule for schedule in SCHEDULES}
 
 
+@dataclass(frozen=True)
+class Duty:
+    """Background work every replica does on a fixed interval, beside the schedules (not one of them: it
+    is not shown, edited or paused, records no runs, and needs no leader, being safe to run anywhere at
+    once), e.g. delivering the alert outbox."""
+
+    id: str
+    every_seconds: float
+    run: Callable[[], None]
+
+
 class ScheduleError(MinerError):
     pass
 
@@ -112,6 +123,7 @@ class SchedulerService:
         run_job: Callable[[ScheduleDef, StartedBy], None],
         leader_ttl: float = 30.0,
         refresh_seconds: float = 10.0,
+        duties: Sequence[Duty] = (),
     ) -> None:
         self.engine = engine
         self.tz = timezone
@@ -122,6 +134,7 @@ class SchedulerService:
         self._applied: dict[str, tuple[str, bool]] = {}
         self._lock = threading.RLock()
         self.scheduler: BackgroundScheduler | None = None
+        self.duties = tuple(duties)
 
     # --- lifecycle ----------------------------------------------------------------------------
     @property
@@ -144,6 +157,9 @@ class SchedulerService:
             self.scheduler.add_job(self._maintain, IntervalTrigger(seconds=self.refresh_seconds),
                                    id="_maintenance", name="Scheduler maintenance",
                                    misfire_grace_time=None)
+            for duty in self.duties:
+                self.scheduler.add_job(duty.run, IntervalTrigger(seconds=duty.every_seconds), id=f"_{duty.id}",
+                                       name=duty.id, misfire_grace_time=None)
             self.scheduler.start()
             self._maintain()
             log.info("scheduler started (%s jobs, leader=%s)", len(SCHEDULES), self._is_leader)
