@@ -26,6 +26,8 @@ from miner.vocabulary import RunKind, StartedBy
 
 if TYPE_CHECKING:
     from miner.demo.server import DemoZendesk
+    from miner.fixes.demo_tracker import DemoTracker
+    from miner.fixes.trackers import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class MinerApp:
         self.worker = Worker(RunContext(settings, self.engine), self.runner)
         self.scheduler = SchedulerService(self.engine, timezone=settings.tz, run_job=self._run_job)
         self.demo: DemoZendesk | None = None  # while in demo mode
+        self.demo_tracker: DemoTracker | None = None  # demo mode's Jira, while in demo mode
         self.login_throttle = LoginThrottle()  # dashboard password attempts, across browser sessions
         self.started = False
         self._lock = threading.Lock()
@@ -67,18 +70,31 @@ class MinerApp:
         with self._lock:
             self.scheduler.shutdown()
             self.worker.shutdown()
-            if self.demo is not None:
-                self.demo.stop()
-                self.demo = None
+            self._stop_demo()
             self.engine.dispose()
             self.started = False
 
     def _start_demo(self) -> None:
         from miner.demo.server import DemoZendesk
+        from miner.fixes.demo import fixed_issue_tickets
+        from miner.fixes.demo_tracker import DemoTracker
         from miner.sync import demo_anchor
 
-        self.demo = DemoZendesk(now=demo_anchor(self.engine), n_tickets=self.settings.demo_tickets).start()
-        self.worker.ctx = RunContext(self.settings, self.engine, demo_url=self.demo.url)
+        anchor = demo_anchor(self.engine)
+        self.demo = DemoZendesk(now=anchor, n_tickets=self.settings.demo_tickets).start()
+        # the demo Jira's fix is dated like the dataset's fix: relative to the same anchor
+        self.demo_tracker = DemoTracker(seed=True, now=anchor).start()
+        self.worker.ctx = RunContext(self.settings, self.engine, demo_url=self.demo.url,
+                                     demo_tracker_url=self.demo_tracker.url,
+                                     demo_fixed_tickets=fixed_issue_tickets(self.demo.dataset))
+
+    def _stop_demo(self) -> None:
+        if self.demo is not None:
+            self.demo.stop()
+            self.demo = None
+        if self.demo_tracker is not None:
+            self.demo_tracker.stop()
+            self.demo_tracker = None
 
     def reset_demo(self) -> None:
         """Demo mode only: wipe the data and serve a freshly generated dataset dated up to now."""
@@ -100,8 +116,7 @@ class MinerApp:
                 for table in reversed(Base.metadata.sorted_tables):
                     if table.name not in keep:
                         conn.execute(delete(table))
-            if self.demo is not None:
-                self.demo.stop()
+            self._stop_demo()
             demo_anchor(self.engine, reset=True)
             self._start_demo()
             log.info("demo data reset")
@@ -111,6 +126,13 @@ class MinerApp:
     @property
     def context(self) -> RunContext:
         return self.worker.ctx
+
+    def trackers(self) -> dict[str, Tracker]:
+        """Clients for the configured trackers (in demo mode the demo Jira stands in for Jira); close them
+        with `miner.fixes.service.close_trackers`."""
+        from miner.fixes.service import make_trackers
+
+        return make_trackers(self.settings.fixes, demo_jira_url=self.context.demo_tracker_url)
 
     # --- jobs ---------------------------------------------------------------------------------
     def _run_job(self, schedule: ScheduleDef, started_by: StartedBy) -> None:

@@ -28,15 +28,12 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from miner.errors import MinerError
+from miner.errors import ConfigError as ConfigError  # re-exported: the name every caller uses
+from miner.fixes.settings import FixSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TAXONOMY = Path(__file__).resolve().parent / "analysis" / "taxonomy.toml"
 DEFAULT_CLAUDE_MODEL = "claude-haiku-5-5"
-
-
-class ConfigError(MinerError, ValueError):
-    """A setting is missing or malformed; the message names it and says what is expected."""
 
 
 class Settings(BaseModel):
@@ -88,6 +85,9 @@ class Settings(BaseModel):
     admins: tuple[str, ...] = Field((), alias="MINER_ADMINS")
     local_access: bool | None = Field(None, alias="MINER_LOCAL_ACCESS")  # None: automatic (see access.py)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="MINER_LOG_LEVEL")
+
+    # --- fix tracking (Jira Cloud, GitHub): same sources and names, validated by FixSettings --------
+    fixes: FixSettings = Field(default_factory=lambda: FixSettings.model_validate({}))
 
     # ------------------------------------------------------------------------------------------
     @field_validator(
@@ -281,6 +281,9 @@ class Settings(BaseModel):
         rows = []
         for name, field in type(self).model_fields.items():
             value = getattr(self, name)
+            if isinstance(value, FixSettings):
+                rows += describe_fixes(value)
+                continue
             if isinstance(value, SecretStr):
                 shown = mask_secret(value.get_secret_value())
             elif value is None:
@@ -310,13 +313,31 @@ class Settings(BaseModel):
         values: dict[str, Any] = {}
         if secrets_file is not False:
             values.update(_renamed(_read_secrets(secrets_file or _find_secrets_file(env))))
-        names = {field.alias for field in cls.model_fields.values() if field.alias}
+        names = {field.alias for field in cls.model_fields.values() if field.alias} | FIX_NAMES
         values.update({key: val for key, val in _renamed(env).items() if key in names})
+        if "fixes" not in overrides:  # the tracker settings: their own model and their own messages
+            values["fixes"] = FixSettings.load({key: val for key, val in values.items() if key in FIX_NAMES})
         values.update(overrides)
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             raise ConfigError(_explain(exc)) from None
+
+
+FIX_NAMES = frozenset(field.alias for field in FixSettings.model_fields.values() if field.alias)
+
+
+def describe_fixes(fixes: FixSettings) -> list[dict[str, str]]:
+    """The tracker settings as `Settings.describe` rows, secrets masked."""
+    rows = []
+    for name, field in FixSettings.model_fields.items():
+        value = getattr(fixes, name)
+        if isinstance(value, SecretStr):
+            shown = mask_secret(value.get_secret_value())
+        else:
+            shown = "(not set)" if value is None else str(value)
+        rows.append({"setting": field.alias or name, "value": shown})
+    return rows
 
 
 RENAMED = {"MINER_MANUAL_SYNCS_PER_HOUR": "MINER_MANUAL_RUNS_PER_HOUR"}  # old name -> new name

@@ -31,6 +31,8 @@ class RunContext:
     settings: Settings
     engine: Engine
     demo_url: str | None = None  # a demo Zendesk that is already running (the dashboard's)
+    demo_tracker_url: str | None = None  # the demo Jira that is running (demo mode: the trackers' stand-in)
+    demo_fixed_tickets: frozenset[int] = frozenset()  # demo tickets about the problem fixed mid-period
 
 
 class Cancelled(Exception):
