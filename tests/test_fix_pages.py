@@ -150,3 +150,11 @@ def test_the_refresh_run_is_in_the_run_history(demo: MinerApp) -> None:
     assert outcome.result["links"]["checked"] >= 1 and outcome.result["links"]["failed"] == 0
     at = page("operations")
     assert "Fix links" in "\n".join([texts(at), *(df.value.to_string() for df in at.dataframe)])
+
+
+def test_settings_test_the_demo_jira(demo: MinerApp) -> None:
+    at = page("settings")
+    button(at, "Test Jira").click().run()
+    assert not at.exception
+    assert "Signed in to Jira at http://127.0.0.1:" in "\n".join(s.value for s in at.success)
+    assert "JIRA_API_TOKEN" in at.dataframe[0].value.to_string()  # every tracker setting is listed

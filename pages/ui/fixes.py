@@ -23,7 +23,7 @@ from miner.fixes import service, store
 from miner.fixes.store import Link
 from miner.fixes.trackers import LABELS, TRACKERS, Tracker
 from pages.ui.charts import mark_days
-from pages.ui.shared import fmt_ago, fmt_dt, refresh_data, show_caption, show_text
+from pages.ui.shared import code_span, fmt_ago, fmt_dt, refresh_data, show_caption, show_text
 
 log = logging.getLogger("miner.pages")
 
@@ -151,6 +151,30 @@ def _refresh(miner: MinerApp, trackers: dict[str, Tracker], cluster_id: int) -> 
     outcome = service.refresh_links(miner.engine, trackers, cluster_ids=[cluster_id])
     st.toast(f"{outcome.checked} checked, {outcome.changed} changed"
              + (f", {outcome.failed} failed" if outcome.failed else ""))
+
+
+# --- the Settings page ------------------------------------------------------------------------------
+
+
+def tracker_tests(miner: MinerApp) -> None:
+    """A connection test per configured tracker (the demo Jira in demo mode): what it can reach, or why not."""
+    configured = [name for name in TRACKERS if name in _configured(miner)]
+    if not configured:
+        st.caption("No issue tracker configured: set JIRA_* or GITHUB_* to link clusters to their fixes "
+                   "(README \"Fixes\").")
+        return
+    for column, name in zip(st.columns(3), configured, strict=False):
+        if column.button(f"Test {LABELS[name]}", width="stretch", key=f"test_tracker_{name}"):
+            trackers = miner.trackers()
+            try:
+                st.session_state[f"test_tracker_result_{name}"] = (True, trackers[name].check())
+            except MinerError as exc:
+                st.session_state[f"test_tracker_result_{name}"] = (False, str(exc))
+            finally:
+                service.close_trackers(trackers)
+        result = st.session_state.get(f"test_tracker_result_{name}")
+        if result is not None:
+            (column.success if result[0] else column.error)(code_span(result[1]))
 
 
 # --- the Clusters list -----------------------------------------------------------------------------
