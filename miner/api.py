@@ -13,6 +13,11 @@ GET  /api/alerts/channels          the alert channels (secrets masked)
 GET  /api/alerts/deliveries        the alert delivery log, newest first (?limit=&channel=)
 POST /api/alerts/test              {"channel": "name"}: send a test alert now (200 delivered, 502 not)
 POST /api/alerts/send              run the alert rules and deliver what is due
+GET  /api/links                    every fix link (cluster, tracker, key, status, resolution, effect)
+GET  /api/clusters/{id}/links      a cluster's fix links, with the effect of a resolved fix
+POST /api/clusters/{id}/links      {"key": "SW-12"} links an existing issue; {"create": "jira"|"github"}
+                                   creates one from the cluster (201 with the link)
+POST /api/tasks/refresh_links      re-read every linked issue (a run, like the other tasks)
 
 The POST bodies are the parameters of the task registry (`miner.runs.registry`), validated there.
 
@@ -20,7 +25,8 @@ Every endpoint answers `Authorization: Bearer <MINER_API_TOKEN>`. Without the to
 where the dashboard itself lets browsers in without signing in (local access, README "Access") and the
 request comes straight from this machine; POSTs always need the token (403 while none is configured).
 Answers: 202 started, 401 no/invalid token, 409 busy, 413 body over 64 KB, 422 invalid input (naming
-the field), 429 too many manual runs (with Retry-After).
+the field), 429 too many manual runs (with Retry-After); for links also 404 no such cluster and 502 the
+tracker failed or could not be reached (the detail says which and why).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -43,6 +50,10 @@ from miner.access import AccessPolicy, Mode
 from miner.app import MinerApp
 from miner.config import Settings
 from miner.db import MAX_ID
+from miner.errors import first_error
+from miner.fixes import service, store
+from miner.fixes.brief import NoSuchCluster
+from miner.fixes.trackers import TrackerError, TrackerName, TrackerNotFound, TrackerRejected
 from miner.runs import history, registry
 from miner.runs.runner import Busy
 from miner.tasks import seed_worker_status
@@ -56,6 +67,21 @@ Handler = Callable[[Request, MinerApp], Awaitable[JSONResponse]]
 # The runs the API starts (POST /api/tasks/<kind>); they call Zendesk or spend on Claude: rate-limited.
 MANUAL_KINDS = (RunKind.SYNC, RunKind.ANALYZE, RunKind.PIPELINE)
 MAX_BODY = 64 * 1024
+
+
+class LinkBody(BaseModel):
+    """POST /api/clusters/{id}/links: link an existing issue (`key`) or create one (`create`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    key: str | None = Field(None, min_length=1, max_length=500, description="SW-12, owner/repo#12, #12 or a link")
+    create: TrackerName | None = Field(None, description="create an issue from the cluster in jira or github")
+
+    @model_validator(mode="after")
+    def _one(self) -> LinkBody:
+        if (self.key is None) == (self.create is None):
+            raise ValueError("give either key (an existing issue) or create (jira or github)")
+        return self
 
 
 def error(status: int, detail: str, **extra: Any) -> JSONResponse:
@@ -167,6 +193,63 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
 
         return start
 
+    async def list_links(request: Request, app: MinerApp) -> JSONResponse:
+        def collect() -> list[dict[str, Any]]:
+            return [service.link_as_dict(app.engine, link) for link in store.all_links(app.engine)]
+
+        return JSONResponse(await run_in_threadpool(collect))
+
+    async def cluster_links(request: Request, app: MinerApp) -> JSONResponse:
+        cluster_id, problem = cluster_id_of(request)
+        if problem is not None:
+            return problem
+
+        def collect() -> list[dict[str, Any]]:
+            return [service.link_as_dict(app.engine, link) for link in store.links_for_cluster(app.engine, cluster_id)]
+
+        return JSONResponse(await run_in_threadpool(collect))
+
+    async def add_link(request: Request, app: MinerApp) -> JSONResponse:
+        denied = authorise(request, app.settings)
+        if denied is not None:
+            return denied
+        cluster_id, problem = cluster_id_of(request)
+        if problem is not None:
+            return problem
+        raw, problem = await read_json_object(request)
+        if problem is not None:
+            return problem
+        try:
+            body = LinkBody.model_validate(raw)
+        except ValidationError as exc:
+            where, message, _ = first_error(exc)
+            return error(422, f"{where}: {message}" if where else message.removeprefix("Value error, "),
+                         field=where or None)
+
+        def change() -> dict[str, Any]:
+            trackers = app.trackers()
+            try:
+                if body.create is not None:
+                    link = service.create_for_cluster(
+                        app.engine, service.tracker_for(trackers, body.create), cluster_id,
+                        ticket_url=service.ticket_link(app.settings, app.context.demo_url), created_by="api")
+                else:
+                    assert body.key is not None
+                    link = service.link_existing(app.engine, service.tracker_for(trackers, service.tracker_of(body.key)),
+                                                 cluster_id, body.key, created_by="api")
+            finally:
+                service.close_trackers(trackers)
+            return service.link_as_dict(app.engine, link)
+
+        try:
+            return JSONResponse(await run_in_threadpool(change), status_code=201)
+        except NoSuchCluster as exc:
+            return error(404, str(exc))
+        except (TrackerRejected, TrackerNotFound) as exc:  # the key or the tracker choice is wrong
+            return error(422, str(exc), field="create" if body.create else "key")
+        except TrackerError as exc:  # refused credentials, unreachable, rate-limited, a proxy's page
+            return error(502, str(exc))
+
     async def cancel(request: Request, app: MinerApp) -> JSONResponse:
         denied = authorise(request, app.settings)
         if denied is not None:
@@ -223,7 +306,12 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
         Route("/api/tasks/worker/status", endpoint(worker_status), methods=["GET"]),
         *(Route(f"/api/tasks/{kind}", endpoint(start_run(kind), reader=False), methods=["POST"])
           for kind in MANUAL_KINDS),
+        Route(f"/api/tasks/{RunKind.REFRESH_LINKS}", endpoint(start_run(RunKind.REFRESH_LINKS), reader=False),
+              methods=["POST"]),
         Route("/api/tasks/cancel", endpoint(cancel, reader=False), methods=["POST"]),
+        Route("/api/links", endpoint(list_links), methods=["GET"]),
+        Route("/api/clusters/{cluster_id}/links", endpoint(cluster_links), methods=["GET"]),
+        Route("/api/clusters/{cluster_id}/links", endpoint(add_link, reader=False), methods=["POST"]),
         Route("/api/tasks/runs", endpoint(list_runs), methods=["GET"]),
         Route("/api/tasks/runs/{run_id}", endpoint(get_run), methods=["GET"]),
         Route("/api/health", endpoint(api_health, reader=False), methods=["GET"]),
@@ -267,6 +355,11 @@ def authorise_read(request: Request, settings: Settings, access: AccessProvider 
 
 def _iso(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
+def cluster_id_of(request: Request) -> tuple[int, JSONResponse | None]:
+    text = request.path_params["cluster_id"]
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
+        return 0, error(422, f"cluster id must be a whole number from 1 to {MAX_ID}", field="cluster_id")
+    return int(text), None
 
 
 def whole_number(text: str, field: str, low: int, high: int) -> tuple[int, JSONResponse | None]:

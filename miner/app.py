@@ -27,6 +27,8 @@ from miner.vocabulary import RunKind, StartedBy
 
 if TYPE_CHECKING:
     from miner.demo.server import DemoZendesk
+    from miner.fixes.demo_tracker import DemoTracker
+    from miner.fixes.trackers import Tracker
 
 log = logging.getLogger(__name__)
 ALERT_DELIVERY_SECONDS = 60.0  # how often the alert outbox is delivered (retries wait their own backoff)
@@ -43,6 +45,7 @@ class MinerApp:
         self.scheduler = SchedulerService(self.engine, timezone=settings.tz, run_job=self._run_job,
                                           duties=[Duty("alert_delivery", ALERT_DELIVERY_SECONDS, self.deliver_alerts)])
         self.demo: DemoZendesk | None = None  # while in demo mode
+        self.demo_tracker: DemoTracker | None = None  # demo mode's Jira, while in demo mode
         self.login_throttle = LoginThrottle()  # dashboard password attempts, across browser sessions
         self.started = False
         self._lock = threading.Lock()
@@ -73,18 +76,31 @@ class MinerApp:
         with self._lock:
             self.scheduler.shutdown()
             self.worker.shutdown()
-            if self.demo is not None:
-                self.demo.stop()
-                self.demo = None
+            self._stop_demo()
             self.engine.dispose()
             self.started = False
 
     def _start_demo(self) -> None:
         from miner.demo.anchor import demo_anchor
         from miner.demo.server import DemoZendesk
+        from miner.fixes.demo import fixed_issue_tickets
+        from miner.fixes.demo_tracker import DemoTracker
 
-        self.demo = DemoZendesk(now=demo_anchor(self.engine), n_tickets=self.settings.demo_tickets).start()
-        self.worker.ctx = RunContext(self.settings, self.engine, demo_url=self.demo.url, alerts=self.alerts)
+        anchor = demo_anchor(self.engine)
+        self.demo = DemoZendesk(now=anchor, n_tickets=self.settings.demo_tickets).start()
+        # the demo Jira's fix is dated like the dataset's fix: relative to the same anchor
+        self.demo_tracker = DemoTracker(seed=True, now=anchor).start()
+        self.worker.ctx = RunContext(self.settings, self.engine, demo_url=self.demo.url, alerts=self.alerts,
+                                     demo_tracker_url=self.demo_tracker.url,
+                                     demo_fixed_tickets=fixed_issue_tickets(self.demo.dataset))
+
+    def _stop_demo(self) -> None:
+        if self.demo is not None:
+            self.demo.stop()
+            self.demo = None
+        if self.demo_tracker is not None:
+            self.demo_tracker.stop()
+            self.demo_tracker = None
 
     def reset_demo(self) -> None:
         """Demo mode only: wipe the data and serve a freshly generated dataset dated up to now."""
@@ -106,8 +122,7 @@ class MinerApp:
                 for table in reversed(Base.metadata.sorted_tables):
                     if table.name not in keep:
                         conn.execute(delete(table))
-            if self.demo is not None:
-                self.demo.stop()
+            self._stop_demo()
             demo_anchor(self.engine, reset=True)
             self._start_demo()
             log.info("demo data reset")
@@ -117,6 +132,13 @@ class MinerApp:
     @property
     def context(self) -> RunContext:
         return self.worker.ctx
+
+    def trackers(self) -> dict[str, Tracker]:
+        """Clients for the configured trackers (in demo mode the demo Jira stands in for Jira); close them
+        with `miner.fixes.service.close_trackers`."""
+        from miner.fixes.service import make_trackers
+
+        return make_trackers(self.settings.fixes, demo_jira_url=self.context.demo_tracker_url)
 
     # --- jobs ---------------------------------------------------------------------------------
     def deliver_alerts(self) -> None:

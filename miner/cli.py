@@ -26,7 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from miner import db
 from miner.alerts.settings import AlertSettings
 from miner.config import ConfigError, Settings
+from miner.db import MAX_ID
 from miner.errors import MinerError, describe
+from miner.fixes.brief import NoSuchCluster
+from miner.fixes.trackers import TRACKERS, Tracker, TrackerNotFound, TrackerRejected
 from miner.logs import configure_logging
 from miner.progress import Progress, RunContext, RunControl, StopSignal, TaskFn
 from miner.runs import history, registry
@@ -90,6 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db", help="database maintenance")
     dbsub = p.add_subparsers(dest="db_command", required=True, metavar="action")
     dbsub.add_parser("upgrade", help="apply pending migrations")
+
+    p = sub.add_parser("link", help="link a cluster to the Jira or GitHub issue that fixes it, create one, "
+                       "refresh links, or list them",
+                       description="link CLUSTER KEY links an existing issue (SW-12, owner/repo#12, #12 or a "
+                       "link); link CLUSTER --create jira|github creates one from the cluster; link CLUSTER "
+                       "lists its links and the fix's effect; link lists every link; link --refresh re-reads "
+                       "every linked issue (a refresh_links run).")
+    p.add_argument("cluster_id", nargs="?", type=bounded_int(1, MAX_ID), metavar="CLUSTER_ID")
+    p.add_argument("key", nargs="?", metavar="KEY", help="the issue: SW-12, owner/repo#12, #12 or its link")
+    p.add_argument("--create", choices=TRACKERS, help="create an issue describing the cluster in this tracker")
+    p.add_argument("--refresh", action="store_true", help="re-read the linked issues (status, resolution date)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("demo-server", help="run the demo Zendesk in the foreground")
     p.add_argument("--port", type=bounded_int(0, 65535), default=8765)
@@ -308,6 +323,88 @@ def cmd_status(args: argparse.Namespace, settings: Settings, engine: Engine) -> 
     return EXIT_OK
 
 
+def cmd_link(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
+    """Link, create, refresh or list fix links (see the `link` command's help)."""
+    from miner.fixes import service
+
+    if args.key and args.create:
+        print("error: give either KEY (link an existing issue) or --create, not both", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if (args.key or args.create) and args.cluster_id is None:
+        print("error: CLUSTER_ID: which cluster? (python -m miner link CLUSTER_ID KEY)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.refresh and args.cluster_id is None:  # every link: a run, recorded in the run history
+        with cli_trackers(settings, engine) as demo_url:
+            spec = registry.spec(RunKind.REFRESH_LINKS)
+            return _run(engine, spec, spec.task(RunContext(settings, engine, demo_tracker_url=demo_url), {}), {})
+    with cli_trackers(settings, engine) as demo_url:
+        trackers = service.make_trackers(settings.fixes, demo_jira_url=demo_url)
+        try:
+            _link_changes(args, settings, engine, trackers)
+        except (NoSuchCluster, TrackerRejected, TrackerNotFound) as exc:  # the input is wrong, not the run
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        finally:
+            service.close_trackers(trackers)
+    if args.create or args.key:
+        return EXIT_OK
+    _print_links(args, engine)
+    return EXIT_OK
+
+
+def _link_changes(args: argparse.Namespace, settings: Settings, engine: Engine, trackers: dict[str, Tracker]) -> None:
+    """`link CLUSTER KEY`, `link CLUSTER --create T`, `link CLUSTER --refresh`: the change, printed."""
+    from miner.fixes import service
+
+    if args.create:
+        made = service.create_for_cluster(engine, service.tracker_for(trackers, args.create), args.cluster_id,
+                                          ticket_url=service.ticket_link(settings, None), created_by="cli")
+        print(f"created {made.label}: {made.url}")
+    elif args.key:
+        linked = service.link_existing(engine, service.tracker_for(trackers, service.tracker_of(args.key)),
+                                       args.cluster_id, args.key, created_by="cli")
+        print(f"cluster #{args.cluster_id} linked to {linked.label} ({linked.status or 'status unknown'})")
+    elif args.refresh:
+        outcome = service.refresh_links(engine, trackers, cluster_ids=[args.cluster_id])
+        print(f"{outcome.checked} checked, {outcome.changed} changed, {outcome.failed} failed")
+        for message in outcome.errors.values():
+            print(f"  {message}", file=sys.stderr)
+
+
+def _print_links(args: argparse.Namespace, engine: Engine) -> None:
+    from miner.fixes import service, store
+
+    links = (store.links_for_cluster(engine, args.cluster_id) if args.cluster_id is not None
+             else store.all_links(engine))
+    shown = [service.link_as_dict(engine, link) for link in links]
+    if args.json:
+        print(json.dumps(shown, indent=2))
+    elif not shown:
+        print("no links" + (f" for cluster #{args.cluster_id}" if args.cluster_id is not None else ""))
+    for link in shown if not args.json else []:
+        resolved = f", resolved {link['resolved_at'][:10]}" if link["resolved_at"] else ""
+        print(f"#{link['cluster_id']:<5} {link['tracker']:<6} {link['key']:<24} {link['status'] or '?'}{resolved}  "
+              f"{link['url']}")
+        if link["effect"]:
+            print(f"       {link['effect']['sentence']}")
+        if link["last_error"]:
+            print(f"       last refresh failed: {link['last_error']}")
+
+
+@contextlib.contextmanager
+def cli_trackers(settings: Settings, engine: Engine) -> Iterator[str | None]:
+    """In demo mode without Jira settings, a demo Jira for the command's duration (its URL); else None.
+    It is seeded like the dashboard's, but what the command creates in it ends with the command."""
+    if settings.effective_source != "demo" or settings.fixes.jira_configured:
+        yield None
+        return
+    from miner.demo.anchor import demo_anchor
+    from miner.fixes.demo_tracker import DemoTracker
+
+    with DemoTracker(seed=True, now=demo_anchor(engine)) as tracker:
+        yield tracker.url
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Engine], int]] = {
     **dict.fromkeys(RUN_COMMANDS, cmd_run),
     "scheduler": cmd_scheduler,
@@ -315,6 +412,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Engine], int]] = {
     "status": cmd_status,
     "alerts": cmd_alerts,
     "db": cmd_db,
+    "link": cmd_link,
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -25,18 +25,17 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from miner.errors import MinerError
+from miner.errors import ConfigError as ConfigError  # re-exported: the name every caller uses
+from miner.fixes.settings import FixSettings
+from miner.setting_values import blank_is_unset as blank_is_unset
+from miner.setting_values import explain as explain
+from miner.setting_values import http_url as http_url
+from miner.setting_values import mask_url_password as mask_url_password
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TAXONOMY = Path(__file__).resolve().parent / "analysis" / "taxonomy.toml"
 DEFAULT_CLAUDE_MODEL = "claude-haiku-5-5"
-
-
-class ConfigError(MinerError, ValueError):
-    """A setting is missing or malformed; the message names it and says what is expected."""
 
 
 class Settings(BaseModel):
@@ -90,6 +89,9 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="MINER_LOG_LEVEL")
     # where people open the dashboard (https://miner.example.com): links in alerts point there
     public_url: str | None = Field(None, alias="MINER_PUBLIC_URL")
+
+    # --- fix tracking (Jira Cloud, GitHub): same sources and names, validated by FixSettings --------
+    fixes: FixSettings = Field(default_factory=lambda: FixSettings.model_validate({}))
 
     # ------------------------------------------------------------------------------------------
     @field_validator("zendesk_subdomain", "zendesk_email", "zendesk_base_url", "anthropic_base_url", "source",
@@ -265,6 +267,9 @@ class Settings(BaseModel):
         rows = []
         for name, field in type(self).model_fields.items():
             value = getattr(self, name)
+            if isinstance(value, FixSettings):
+                rows += describe_fixes(value)
+                continue
             if isinstance(value, SecretStr):
                 shown = mask_secret(value.get_secret_value())
             elif value is None:
@@ -294,14 +299,32 @@ class Settings(BaseModel):
         values: dict[str, Any] = {}
         if secrets_file is not False:
             values.update(_renamed(_read_secrets(secrets_file or _find_secrets_file(env))))
-        names = {field.alias for field in cls.model_fields.values() if field.alias}
+        names = {field.alias for field in cls.model_fields.values() if field.alias} | FIX_NAMES
         values.update({key: val for key, val in _renamed(env).items() if key in names})
+        if "fixes" not in overrides:  # the tracker settings: their own model and their own messages
+            values["fixes"] = FixSettings.load({key: val for key, val in values.items() if key in FIX_NAMES})
         values.update(overrides)
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             raise ConfigError(explain(exc, cls, secrets=_SECRET_NAMES,
                                       urls={"DATABASE_URL", "ZENDESK_BASE_URL", "ANTHROPIC_BASE_URL"})) from None
+
+
+FIX_NAMES = frozenset(field.alias for field in FixSettings.model_fields.values() if field.alias)
+
+
+def describe_fixes(fixes: FixSettings) -> list[dict[str, str]]:
+    """The tracker settings as `Settings.describe` rows, secrets masked."""
+    rows = []
+    for name, field in FixSettings.model_fields.items():
+        value = getattr(fixes, name)
+        if isinstance(value, SecretStr):
+            shown = mask_secret(value.get_secret_value())
+        else:
+            shown = "(not set)" if value is None else str(value)
+        rows.append({"setting": field.alias or name, "value": shown})
+    return rows
 
 
 RENAMED = {"MINER_MANUAL_SYNCS_PER_HOUR": "MINER_MANUAL_RUNS_PER_HOUR"}  # old name -> new name
@@ -367,48 +390,6 @@ def secrets_table(name: str, env: Mapping[str, str] | None = None,
     return dict(table) if isinstance(table, dict) else {}
 
 
-# --- shared by every settings model (these and miner.fixes.settings) ---------------------------------
-
-
-def blank_is_unset(value: Any) -> Any:
-    """A setting given as blank text is not given."""
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-def http_url(value: str | None) -> str | None:
-    """An http:// or https:// URL, without a trailing slash."""
-    if value is None:
-        return None
-    value = value.strip().rstrip("/")
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must be an http:// or https:// URL")
-    return value
-
-
-def explain(exc: ValidationError, model: type[BaseModel], *, secrets: Collection[str],
-            urls: Collection[str] = ()) -> str:
-    """One line naming each bad setting by its environment name; `secrets` are never echoed, and `urls`
-    are shown with their password masked."""
-    lines = []
-    aliases = {name: field.alias for name, field in model.model_fields.items()}
-    for error in exc.errors():
-        loc = error.get("loc") or ()
-        name = aliases.get(str(loc[0]), str(loc[0])) if loc else ""
-        message = error["msg"].removeprefix("Value error, ")
-        given = error.get("input")
-        if name and not isinstance(given, dict):
-            if name in secrets:
-                shown = "(hidden)"
-            elif name in urls and isinstance(given, str):
-                shown = repr(mask_url_password(given))
-            else:
-                shown = repr(given)
-            lines.append(f"{name}: {message} (got {shown})")
-        else:
-            lines.append(message)
-    return "Invalid configuration: " + "; ".join(lines)
-
-
 _SECRET_NAMES = {
     "ZENDESK_API_TOKEN",
     "ZENDESK_OAUTH_TOKEN",
@@ -431,25 +412,6 @@ SECRET_MASK = "••••••••"
 def mask_secret(value: str) -> str:
     """Whether a secret is set, and nothing else: not its length, not a single character of it."""
     return SECRET_MASK if value else "(not set)"
-
-
-def mask_url_password(url: str) -> str:
-    """A URL with its password (or a bare token before the @) hidden, for display.
-
-    postgresql://user:secret@host/db -> postgresql://user:***@host/db;
-    https://user:token@acme.zendesk.com -> https://user:***@acme.zendesk.com.
-    """
-    if not url.startswith(("http://", "https://")):
-        try:
-            return make_url(url).render_as_string(hide_password=True)
-        except ArgumentError:
-            return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}" if user else f"***@{host}"))
 
 
 def without_userinfo(url: str) -> str:

@@ -9,6 +9,13 @@ class MinerError(Exception):
     """A failure with a clear, actionable message (shown as-is in the CLI, the API and the UI)."""
 
 
+class ConfigError(MinerError, ValueError):
+    """A setting is missing or malformed; the message names it and says what is expected.
+
+    Defined here (and re-exported by `miner.config`) so that settings modules below config, such as
+    `miner.fixes.settings`, can raise it without importing config."""
+
+
 def describe(exc: BaseException) -> str:
     """One line for run history and the UI: the message of our own errors, the type otherwise."""
     if isinstance(exc, MinerError):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -426,6 +428,31 @@ class ClusterNote(Base):
     author: Mapped[str | None] = mapped_column(String(128))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClusterLink(Base):
+    """A cluster's link to the issue that fixes it, in Jira or GitHub, with the issue's last known state
+    (refreshed by the `refresh_links` run; see `miner.fixes.store`)."""
+
+    __tablename__ = "cluster_links"
+    __table_args__ = (
+        UniqueConstraint("cluster_id", "tracker", "key", name="uq_cluster_links_issue"),
+        CheckConstraint("tracker IN ('jira', 'github')", name="ck_cluster_links_tracker"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cluster_id: Mapped[int] = mapped_column(Integer, index=True)
+    tracker: Mapped[str] = mapped_column(String(16))  # jira | github
+    key: Mapped[str] = mapped_column(String(200))  # SW-12 | owner/repo#12
+    url: Mapped[str] = mapped_column(Text)  # the issue's page, for people
+    title: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(255))  # Jira's status name | open | closed | ...
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    resolved_at: Mapped[datetime | None]
+    last_checked_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)  # the last refresh's error; None once one succeeds
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class DirtyDay(Base):

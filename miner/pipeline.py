@@ -159,10 +159,46 @@ def do_alerts(ctx: RunContext, control: RunControl, result: dict[str, Any], *,
         result["alerts"] = {"error": describe(exc)}
 
 
+def do_demo_fix_link(ctx: RunContext, control: RunControl) -> None:
+    """Demo mode: once the tickets are clustered, link the fixed problem's cluster to its demo Jira fix."""
+    if not (ctx.demo_tracker_url and ctx.demo_fixed_tickets) or ctx.settings.fixes.jira_configured:
+        return  # not demo mode, or a real Jira is configured: its issues are the user's own
+    from miner.errors import MinerError
+    from miner.fixes.demo import seed_fixed_link
+    from miner.fixes.service import close_trackers, make_trackers
+
+    control.stage("Linking the demo's fixed issue")
+    trackers = make_trackers(ctx.settings.fixes, demo_jira_url=ctx.demo_tracker_url)
+    try:
+        seed_fixed_link(ctx.engine, trackers["jira"], ctx.demo_fixed_tickets)
+    except MinerError as exc:  # the demo's extra must never fail the run that clustered the tickets
+        log.warning("demo: could not link the fixed issue: %s", exc)
+    finally:
+        close_trackers(trackers)
+
+
+def refresh_links_task(ctx: RunContext) -> TaskFn:
+    """Re-read every linked Jira and GitHub issue (status, title, resolution date)."""
+
+    def run(control: RunControl, result: dict[str, Any]) -> None:
+        from miner.fixes.service import close_trackers, make_trackers, refresh_links
+
+        do_demo_fix_link(ctx, control)
+        control.stage("Refreshing linked issues")
+        trackers = make_trackers(ctx.settings.fixes, demo_jira_url=ctx.demo_tracker_url, sleep=control.sleep)
+        try:
+            result["links"] = refresh_links(ctx.engine, trackers).as_dict()
+        finally:
+            close_trackers(trackers)
+
+    return run
+
+
 def cluster_task(ctx: RunContext, *, full: bool = False) -> TaskFn:
     def run(control: RunControl, result: dict[str, Any]) -> None:
         do_cluster(ctx, control, result, full=full)
         do_trends(ctx, control, result)
+        do_demo_fix_link(ctx, control)
         do_alerts(ctx, control, result)
 
     return run
@@ -185,6 +221,7 @@ def pipeline_task(ctx: RunContext, *, backfill_days: int | None = None,
         do_analyze(ctx, control, result, batch_size=batch_size)
         do_cluster(ctx, control, result)
         do_trends(ctx, control, result)
+        do_demo_fix_link(ctx, control)
         do_alerts(ctx, control, result)
 
     return run

@@ -33,6 +33,8 @@ class RunContext:
     engine: Engine
     demo_url: str | None = None  # a demo Zendesk that is already running (the dashboard's)
     alerts: AlertSettings = field(default_factory=AlertSettings)  # where the rules' alerts go (none: not evaluated)
+    demo_tracker_url: str | None = None  # the demo Jira that is running (demo mode: the trackers' stand-in)
+    demo_fixed_tickets: frozenset[int] = frozenset()  # demo tickets about the problem fixed mid-period
 
 
 class Cancelled(Exception):

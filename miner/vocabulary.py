@@ -70,6 +70,7 @@ class RunKind(Vocabulary):
     HEALTH_CHECK = "health_check"  # scheduled only; it records health results, not runs
     WEEKLY_REPORT = "weekly_report"
     MONTHLY_CLEANUP = "monthly_cleanup"
+    REFRESH_LINKS = "refresh_links"  # re-read the Jira and GitHub issues clusters are linked to
 
 
 class StartedBy(Vocabulary):
@@ -143,6 +144,7 @@ _LABELS: dict[type[Vocabulary], dict[Vocabulary, str]] = {
         RunKind.SYNC: "Sync", RunKind.ANALYZE: "Analyze", RunKind.CLUSTER: "Cluster",
         RunKind.TRENDS: "Trends", RunKind.PIPELINE: "Full pipeline", RunKind.HEALTH_CHECK: "Health check",
         RunKind.WEEKLY_REPORT: "Weekly report", RunKind.MONTHLY_CLEANUP: "Cleanup",
+        RunKind.REFRESH_LINKS: "Fix links",
     },
     TriageStatus: {
         TriageStatus.NEW: "New", TriageStatus.REVIEWING: "Reviewing", TriageStatus.PLANNED: "Planned",

@@ -9,7 +9,7 @@ from miner.clustering import edits
 from miner.db import parse_id
 from miner.trends import critical_share, typical_severity
 from miner.vocabulary import Severity, TriageStatus
-from pages.ui import data
+from pages.ui import data, fixes
 from pages.ui.access import signed_in_user
 from pages.ui.charts import daily_bars, line, severity_donut
 from pages.ui.notices import backlog_notice
@@ -96,7 +96,7 @@ m[5].metric("Last seen", fmt_dt(cluster.last_seen, with_time=False))
 
 customers = data.cluster_customers_cumulative(cid, period)
 c1, c2, c3 = st.columns([2, 2, 1])
-c1.plotly_chart(daily_bars(daily, "tickets", "Tickets per day"), width="stretch")
+c1.plotly_chart(fixes.mark_fixes(daily_bars(daily, "tickets", "Tickets per day"), miner, cid), width="stretch")
 c2.plotly_chart(line(customers, "customers", "Customers affected (cumulative)"), width="stretch")
 donut = severity_donut(cluster.severity_mix or {})
 if donut is not None:
@@ -110,6 +110,7 @@ if quotes:
 
 left, right = st.columns([3, 2])
 with right:
+    fixes.fix_section(miner, cid, author)
     st.markdown("#### Triage")
     statuses = TriageStatus.values()
     status = st.selectbox("Status", statuses, index=statuses.index(cluster.triage_status),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from miner.vocabulary import Severity, TriageStatus
-from pages.ui import data
+from pages.ui import data, fixes
 from pages.ui.access import signed_in_user
 from pages.ui.notices import backlog_notice
 from pages.ui.shared import app, category_label, current_period, fmt_week_change
@@ -72,7 +72,7 @@ shown["week_change"] = [fmt_week_change(a, b) for a, b in zip(shown["count_7d"],
 shown["triage_status"] = shown["triage_status"].map(TriageStatus.label_of)
 shown["category"] = [category_label(c, s) for c, s in zip(shown["category"], shown["subcategory"], strict=True)]
 shown["critical_share"] = 100 * shown["critical_share"]
-shown = shown[columns]
+shown = fixes.with_fix_column(miner, shown[columns], view["id"])
 event = st.dataframe(
     shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
     key="cluster_table",
@@ -95,6 +95,7 @@ event = st.dataframe(
         "emerging": st.column_config.CheckboxColumn("Emerging"),
         "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD"),
         "last_seen": st.column_config.DatetimeColumn("Last seen", format="YYYY-MM-DD"),
+        **fixes.FIX_COLUMN_CONFIG,
     },
 )
 rows = event.selection.rows if event and event.selection else []

@@ -11,6 +11,7 @@ from miner import health
 from miner.analysis.pricing import load_prices
 from miner.analysis.taxonomy import load_taxonomy
 from miner.runs.runner import Busy
+from pages.ui import fixes
 from pages.ui.access import require_admin, signed_in_user
 from pages.ui.alerts import alerts_section
 from pages.ui.shared import app, code_span, refresh_data, show_text
@@ -55,6 +56,7 @@ for col, (label, (key, check)) in zip((t1, t2, t3), tests.items(), strict=True):
     result = st.session_state.get(f"test_result_{key}")
     if result is not None:
         (col.success if result.ok else col.error)(f"{code_span(result.message)} ({result.latency_ms:.0f} ms)")
+fixes.tracker_tests(miner)
 
 alerts_section(miner)
 

@@ -351,7 +351,7 @@ def test_a_regressed_fix_alerts_its_cluster_once(sqlite_engine: Engine, receiver
     from miner.fixes import store
     from miner.fixes.trackers import TrackedIssue
 
-    store.create_table(sqlite_engine)
+    # cluster_links is one of the models' tables: the engine fixture made it
     make_cluster(sqlite_engine, 7, emerging=False)
     with sqlite_engine.begin() as conn:
         for day, tickets in {date(2026, 11, 12): 1, date(2026, 11, 16): 2, date(2026, 11, 18): 2}.items():

@@ -309,5 +309,5 @@ def test_scheduler_status_lists_the_seed_jobs(served) -> None:
     client, _, _ = served
     jobs = client.get("/api/tasks/scheduler/status").json()
     assert [j["id"] for j in jobs] == ["daily_sync", "hourly_trends", "health_check", "weekly_report",
-                                       "monthly_cleanup"]
+                                       "monthly_cleanup", "hourly_fix_links"]
     assert all({"id", "name", "next_run", "trigger"} <= set(j) for j in jobs)

@@ -1,7 +1,8 @@
 """Real-browser smoke test: `streamlit run dashboard.py` driven by Chromium through Playwright.
 
 Load the demo, run the full pipeline and watch its progress bar reach the end, open a cluster, set its
-status and a note, reload and find them kept; a ticket whose subject is an HTML payload shows as text.
+status and a note, reload and find them kept; create a Jira issue from it and see its status (and the
+resolution after a refresh); a ticket whose subject is an HTML payload shows as text.
 Screenshots of every page land in artifacts/screenshots/.
 """
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from miner.demo.server import DemoZendesk
+from miner.fixes.demo_tracker import DemoTracker
 from tests.servers import REPO, chromium, dashboard, needs_chromium, settle
 
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -28,19 +30,22 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, DemoZendesk]]:
-    """The dashboard on Zendesk (a double whose gate the test holds), local access explicitly allowed."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, DemoZendesk, DemoTracker]]:
+    """The dashboard on Zendesk (a double whose gate the test holds) and Jira Cloud (the demo tracker,
+    checking credentials), local access explicitly allowed."""
     db_path = tmp_path_factory.mktemp("browser") / "miner.db"
-    with DemoZendesk(n_tickets=1500, credentials=("admin@acme.example", "zd-token")) as zendesk:
+    with DemoZendesk(n_tickets=1500, credentials=("admin@acme.example", "zd-token")) as zendesk, \
+            DemoTracker(jira_credentials=("pm@acme.example", "jira-token")) as jira:
         env = {"DATABASE_URL": f"sqlite:///{db_path}", "MINER_SOURCE": "zendesk", "ZENDESK_BASE_URL": zendesk.url,
                "ZENDESK_EMAIL": "admin@acme.example", "ZENDESK_API_TOKEN": "zd-token",
-               "ZENDESK_INCREMENTAL_RPM": "0", "MINER_LOCAL_ACCESS": "true"}
+               "ZENDESK_INCREMENTAL_RPM": "0", "MINER_LOCAL_ACCESS": "true", "JIRA_BASE_URL": jira.url,
+               "JIRA_EMAIL": "pm@acme.example", "JIRA_API_TOKEN": "jira-token", "JIRA_PROJECT_KEY": "SW"}
         with dashboard(env, tmp_path_factory.mktemp("log") / "streamlit.log") as base:
-            yield base, db_path, zendesk
+            yield base, db_path, zendesk, jira
 
 
 @pytest.fixture(scope="module")
-def browser_page(server: tuple[str, Path, DemoZendesk]) -> Iterator:
+def browser_page(server: tuple[str, Path, DemoZendesk, DemoTracker]) -> Iterator:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
@@ -95,8 +100,9 @@ def watch_held_run(page: Any, gate: Any) -> list[str]:
     return [first, moved]
 
 
-def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path, DemoZendesk], browser_page) -> None:
-    base, db_path, zendesk = server
+def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path, DemoZendesk, DemoTracker],
+                                                browser_page) -> None:
+    base, db_path, zendesk, jira = server
     page = browser_page
 
     # first start: nothing analysed yet, one click runs the pipeline and the page follows it live
@@ -158,6 +164,19 @@ def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path, DemoZen
     assert _status(db_path, cluster_id) == "planned"
     assert page.get_by_text("Planned", exact=True).first.is_visible()  # the status badge, after a reload
 
+    # the fix: create a Jira issue from the cluster, see it and its status; resolved, a refresh shows it
+    page.get_by_role("button", name="Create Jira issue").click()
+    wait_until(lambda: bool(_links(db_path, cluster_id)), timeout=60)
+    key = _links(db_path, cluster_id)[0]
+    assert jira.jira_issue(key).project == "SW"
+    page.get_by_text(f"Jira {key}").wait_for(timeout=60_000)
+    page.get_by_text("status: To Do").wait_for(timeout=60_000)
+    jira.resolve_jira(key)
+    page.get_by_role("button", name="Refresh status").click()
+    page.get_by_text("resolved: Done").wait_for(timeout=60_000)
+    page.get_by_text("Not enough data yet (0 days after the fix)").wait_for(timeout=60_000)
+    shot(page, "04-cluster-fix")
+
     # hostile ticket text shows as the characters it is made of: no element, no script, no link
     other_cluster = _clusters(db_path)[1]  # one no page has shown (and cached) yet
     _insert_hostile_tickets(db_path, other_cluster)
@@ -213,6 +232,11 @@ def wait_until(condition, timeout: float = 30) -> None:
 def _status(db_path: Path, cluster_id: int) -> str:
     with sqlite3.connect(db_path) as conn:
         return conn.execute("SELECT triage_status FROM clusters WHERE id = ?", (cluster_id,)).fetchone()[0]
+
+
+def _links(db_path: Path, cluster_id: int) -> list[str]:
+    with sqlite3.connect(db_path) as conn:
+        return [row[0] for row in conn.execute("SELECT key FROM cluster_links WHERE cluster_id = ?", (cluster_id,))]
 
 
 def _clusters(db_path: Path) -> list[int]:

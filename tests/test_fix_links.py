@@ -46,7 +46,7 @@ def issue(key: str = "SW-1", **changes) -> TrackedIssue:
 
 
 def with_links(engine: Engine) -> Engine:
-    store.create_table(engine)
+    """The `engine` fixtures are migrated: `cluster_links` is there (migration 0007)."""
     return engine
 
 

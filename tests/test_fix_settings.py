@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from miner.config import ConfigError
+from miner.config import ConfigError, Settings
 from miner.fixes.service import close_trackers, make_trackers
 from miner.fixes.settings import FixSettings
 
@@ -59,3 +61,28 @@ def test_secrets_never_appear_in_the_message() -> None:
         FixSettings.load(JIRA | {"JIRA_API_TOKEN": ["s3cret-token"]})
     assert "JIRA_API_TOKEN" in str(caught.value)
     assert "s3cret" not in str(caught.value)
+
+
+# --- through the app's Settings -------------------------------------------------------------------
+
+
+def test_the_apps_settings_read_tracker_settings_from_secrets_and_the_environment(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('JIRA_BASE_URL = "https://old.atlassian.net"\nJIRA_EMAIL = "pm@acme.example"\n'
+                       'JIRA_API_TOKEN = "s3cret-token"\nGITHUB_REPOSITORY = "acme/app"\nGITHUB_TOKEN = "ghp"\n',
+                       encoding="utf-8")
+    settings = Settings.load(env={"JIRA_BASE_URL": "https://acme.atlassian.net", "MINER_TRACKER_TIMEOUT": "5"},
+                             secrets_file=secrets)
+    fixes = settings.fixes
+    assert (fixes.jira_base_url, fixes.github_repository, fixes.tracker_timeout) == (
+        "https://acme.atlassian.net", "acme/app", 5.0)  # the environment wins, as for every setting
+    shown = {row["setting"]: row["value"] for row in settings.describe()}
+    assert shown["JIRA_BASE_URL"] == "https://acme.atlassian.net" and shown["MINER_TRACKER_MAX_WAIT"] == "60.0"
+    assert "s3cret-token" not in str(shown) and shown["JIRA_API_TOKEN"] == "••••••••"
+
+
+def test_a_bad_tracker_setting_stops_the_apps_settings_naming_it() -> None:
+    with pytest.raises(ConfigError, match="MINER_TRACKER_TIMEOUT"):
+        Settings.load(env={"MINER_TRACKER_TIMEOUT": "soon"}, secrets_file=False)
+    with pytest.raises(ConfigError, match="GITHUB_REPOSITORY is set: GitHub also needs GITHUB_TOKEN"):
+        Settings.load(env={"GITHUB_REPOSITORY": "acme/app"}, secrets_file=False)

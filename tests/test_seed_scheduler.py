@@ -32,6 +32,7 @@ SEED_SCHEDULES = {  # id -> name; the seed names the first two and lists the oth
     "weekly_report": "Weekly Report",
     "monthly_cleanup": "Monthly Cleanup",
 }
+OUR_SCHEDULES = {"hourly_fix_links": "Hourly Fix Link Refresh"}  # added to the seed's: linked issues' status
 SEED_STATUS_FIELDS = ("status", "progress", "is_running", "started_at", "completed_at", "last_result",
                       "last_error")
 
@@ -48,7 +49,7 @@ async def fresh_scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 async def test_jobs_have_the_seed_ids_names_iso_next_runs_and_trigger_text(fresh_scheduler) -> None:
     now = datetime.now(UTC)
     jobs = {job["id"]: job for job in get_job_status()}
-    assert {job_id: job["name"] for job_id, job in jobs.items()} == SEED_SCHEDULES
+    assert {job_id: job["name"] for job_id, job in jobs.items()} == SEED_SCHEDULES | OUR_SCHEDULES
     for job in jobs.values():
         next_run = datetime.fromisoformat(job["next_run"])  # ISO 8601, with its offset
         assert next_run.tzinfo is not None and next_run > now - timedelta(seconds=5)

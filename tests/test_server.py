@@ -34,7 +34,7 @@ def test_scheduler_starts_with_the_server_and_the_api_runs_a_pipeline(zendesk: D
         # no browser has connected: only the lifespan ran
         jobs = httpx.get(f"{base}/api/tasks/scheduler/status", headers=AUTH).json()
         assert {j["id"] for j in jobs} == {"daily_sync", "hourly_trends", "health_check", "weekly_report",
-                                          "monthly_cleanup"}
+                                          "monthly_cleanup", "hourly_fix_links"}
         assert all(j["next_run"] for j in jobs)
         for path in ("/", "/api/health"):
             headers = httpx.get(base + path).headers

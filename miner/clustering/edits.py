@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from miner import db
 from miner.errors import MinerError
+from miner.fixes.store import move_links
 from miner.models import clusters_t, events_t, issues_t, notes_t
 from miner.vocabulary import TriageStatus
 
@@ -116,6 +117,7 @@ def merge_in(conn: Connection, source_id: int, target_id: int, *, author: str | 
                  .values(retired=True, merged_into=target_id, size=0, updated_at=now))
     # its notes go with its issues; clusters that were merged into the source follow it to the target
     conn.execute(update(notes_t).where(notes_t.c.cluster_id == source_id).values(cluster_id=target_id))
+    move_links(conn, source_id, target_id)  # the fix of the merged problem is the fix of the merged cluster
     conn.execute(update(clusters_t).where(clusters_t.c.merged_into == source_id)
                  .values(merged_into=target_id))
     _refresh_size(conn, target_id, now)

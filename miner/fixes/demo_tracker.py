@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 DEMO_PROJECT_KEY = "SW"
 DEMO_ISSUE_TYPE = "Bug"
 DEMO_REPOSITORY = "shiftwise/shiftwise-app"
+DEMO_FIXED_KEY = f"{DEMO_PROJECT_KEY}-101"  # the seeded issue whose fix went out mid-period (the fading one)
 GITHUB_API_VERSIONS = frozenset({"2022-11-28", "2026-03-10"})
 GITHUB_DOCS = "https://docs.github.com/rest"
 ADF_ERROR = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
@@ -268,8 +269,9 @@ class DemoTracker:
         self._next_number.setdefault(DEMO_PROJECT_KEY, 100)
         if "fading" in by_pattern:
             fixed_at = (now - timedelta(days=FADING_FIX_DAYS)).replace(hour=15, minute=30, second=0, microsecond=0)
-            self.add_jira_issue(by_pattern["fading"].title, created=fixed_at - timedelta(days=12), status="Done",
-                                resolutiondate=fixed_at)
+            key = self.add_jira_issue(by_pattern["fading"].title, created=fixed_at - timedelta(days=12),
+                                      status="Done", resolutiondate=fixed_at)
+            assert key == DEMO_FIXED_KEY, key  # demo mode links the fading cluster to this key
         if "emerging" in by_pattern:
             self.add_jira_issue(by_pattern["emerging"].title, created=now - timedelta(days=4), status="In Progress")
         for spec in steady[:2]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import Engine, select
 
+from miner.config import Settings
 from miner.fixes import store
 from miner.fixes.brief import NoSuchCluster, load_brief
 from miner.fixes.effect import FixEffect, Regression, fix_effect, regressed
@@ -17,7 +19,7 @@ from miner.fixes.github import GitHubClient
 from miner.fixes.jira import JiraClient
 from miner.fixes.settings import FixSettings
 from miner.fixes.store import Link, RefreshResult
-from miner.fixes.trackers import LABELS, RetryPolicy, Tracker, TrackerRejected
+from miner.fixes.trackers import LABELS, RetryPolicy, Tracker, TrackerName, TrackerRejected
 from miner.models import cluster_days_t, clusters_t
 
 # The demo Jira (miner.fixes.demo_tracker) takes any credentials; these only make the requests well-formed.
@@ -65,6 +67,24 @@ def tracker_for(trackers: Mapping[str, Tracker], name: str) -> Tracker:
             raise TrackerRejected(f"Unknown tracker '{name}': use jira or github.")
         raise TrackerRejected(f"{LABELS[name]} is not configured: set {hint}.")
     return tracker
+
+
+def tracker_of(ref: str) -> TrackerName:
+    """Which tracker a typed reference is for: GitHub for "#12", "owner/repo#12" and github links, else Jira."""
+    text = ref.strip()
+    return "github" if "#" in text or "github" in text.lower() else "jira"
+
+
+def ticket_link(settings: Settings, demo_url: str | None) -> Callable[[int], str | None]:
+    """Links to tickets for an issue's description: the agent view in Zendesk, the demo Zendesk's JSON."""
+    base = settings.zendesk_public_url if settings.effective_source == "zendesk" else None
+
+    def url(ticket_id: int) -> str | None:
+        if base:
+            return f"{base}/agent/tickets/{ticket_id}"
+        return f"{demo_url}/api/v2/tickets/{ticket_id}.json" if demo_url else None
+
+    return url
 
 
 # --- create and link ------------------------------------------------------------------------------
@@ -131,6 +151,16 @@ def regressions(engine: Engine, today: date | None = None) -> list[Regressed]:
         if verdict.regressed:
             found.append(Regressed(link, verdict))
     return found
+
+
+def link_as_dict(engine: Engine, link: Link, today: date | None = None) -> dict[str, Any]:
+    """A link for the REST API and `--json`: its fields (times in ISO 8601) and, once resolved, the effect."""
+    out = {name: value.isoformat() if isinstance(value, datetime) else value for name, value in asdict(link).items()}
+    effect = effect_of(engine, link, today)
+    out["effect"] = None if effect is None else {
+        "verdict": effect.verdict, "sentence": effect.sentence, "rate_before": effect.rate_before,
+        "rate_after": effect.rate_after, "p_value": effect.p_value, "days_after": effect.days_after}
+    return out
 
 
 def fix_markers(links: list[Link]) -> list[tuple[date, str]]:

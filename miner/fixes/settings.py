@@ -21,7 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from miner.config import ConfigError, blank_is_unset, explain, http_url
+from miner.errors import ConfigError
+from miner.setting_values import blank_is_unset, explain, http_url
 
 JIRA_PROJECT_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")  # Jira's default project key format
 GITHUB_REPOSITORY_RE = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")

@@ -1,8 +1,7 @@
 """Links between clusters and tracker issues: the `cluster_links` table and its functions.
 
-The table is defined here with SQLAlchemy Core on its own MetaData until it moves into `miner/models.py`
-with an Alembic migration (`create_table` stands in for that migration meanwhile). A link keeps the
-issue's last known state; `refresh_all` re-reads every link (the scheduled job), recording an error on
+The table is `miner.models.ClusterLink` (migration 0007), used here through SQLAlchemy Core. A link keeps
+the issue's last known state; `refresh_all` re-reads every link (the scheduled job), recording an error on
 the link that failed and going on with the others.
 
 `resolved_at` is the tracker's resolution time (Jira's resolutiondate, GitHub's closed_at). When a
@@ -18,53 +17,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Column,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from miner import db
 from miner.errors import MinerError, describe
 from miner.fixes.trackers import LABELS, TrackedIssue, Tracker
-from miner.models import UTCDateTime
+from miner.models import ClusterLink
 
 log = logging.getLogger(__name__)
 
-metadata = MetaData()
-
-cluster_links = Table(
-    "cluster_links",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("cluster_id", Integer, nullable=False, index=True),
-    Column("tracker", String(16), nullable=False),  # jira | github
-    Column("key", String(200), nullable=False),  # SW-12 | owner/repo#12
-    Column("url", Text, nullable=False),  # the issue's page, for people
-    Column("title", Text),
-    Column("status", String(255)),  # Jira's status name | open | closed | closed as not planned
-    Column("resolved", Boolean, nullable=False, default=False),
-    Column("resolved_at", UTCDateTime()),
-    Column("last_checked_at", UTCDateTime()),
-    Column("last_error", Text),  # the last refresh's error; None once a refresh succeeds
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("created_by", String(128)),
-    UniqueConstraint("cluster_id", "tracker", "key", name="uq_cluster_links_issue"),
-    CheckConstraint("tracker IN ('jira', 'github')", name="ck_cluster_links_tracker"),
-)
+cluster_links: Table = ClusterLink.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -102,11 +66,6 @@ class RefreshResult:
         return {"checked": self.checked, "changed": self.changed, "failed": self.failed,
                 "resolved": [link.label for link in self.resolved],
                 "reopened": [link.label for link in self.reopened], "errors": dict(self.errors)}
-
-
-def create_table(engine: Engine) -> None:
-    """Create `cluster_links` if missing (stands in for the migration until there is one)."""
-    metadata.create_all(engine, tables=[cluster_links])
 
 
 # --- writes ------------------------------------------------------------------------------------------

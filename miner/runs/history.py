@@ -94,6 +94,10 @@ def summarise(result: dict[str, Any] | None) -> str:
     report = result.get("report") or {}
     if report.get("report_id"):
         parts.append(f"report #{report['report_id']} written")
+    links = result.get("links") or {}
+    if links:
+        parts.append(f"{links.get('checked', 0)} linked issues checked, {links.get('changed', 0)} changed"
+                     + (f", {links['failed']} failed" if links.get("failed") else ""))
     cleanup = result.get("cleanup") or {}
     if cleanup.get("tickets_purged"):
         parts.append(f"content of {cleanup['tickets_purged']} deleted tickets purged")

@@ -109,6 +109,9 @@ TASKS: dict[RunKind, TaskSpec] = {spec.kind: spec for spec in (
     TaskSpec(RunKind.WEEKLY_REPORT, "write the weekly digest", (), pipeline.report_task, exclusive=False),
     TaskSpec(RunKind.MONTHLY_CLEANUP, "prune old records and purge deleted tickets' content", (),
              pipeline.cleanup_task, exclusive=False),
+    # writes only cluster_links (a link's last known state): runs beside the pipeline
+    TaskSpec(RunKind.REFRESH_LINKS, "re-read the Jira and GitHub issues clusters are linked to (status, "
+             "resolution date)", (), pipeline.refresh_links_task, exclusive=False),
 )}
 
 

@@ -61,6 +61,8 @@ SCHEDULES: tuple[ScheduleDef, ...] = (
     ScheduleDef("health_check", "Health Check", RunKind.HEALTH_CHECK, ScheduleTrigger.INTERVAL, interval_seconds=300),
     ScheduleDef("weekly_report", "Weekly Report", RunKind.WEEKLY_REPORT, ScheduleTrigger.CRON, cron="0 9 * * mon"),
     ScheduleDef("monthly_cleanup", "Monthly Cleanup", RunKind.MONTHLY_CLEANUP, ScheduleTrigger.CRON, cron="0 3 1 * *"),
+    ScheduleDef("hourly_fix_links", "Hourly Fix Link Refresh", RunKind.REFRESH_LINKS, ScheduleTrigger.INTERVAL,
+                interval_seconds=3600),
 )
 SCHEDULE_BY_ID = {schedule.id: schedule for schedule in SCHEDULES}
 

@@ -7,6 +7,7 @@ hundreds of small validated updates, which cost ~0.5 s per page render at a mill
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -59,6 +60,20 @@ def line(df: pd.DataFrame, y: str, title: str) -> go.Figure:
     trace = {"type": "scatter", "mode": "lines", "x": df["day"].tolist(), "y": df[y].tolist(),
              "line": {"color": "#4F46E5"}, "name": y.capitalize()}
     return _figure([trace], title=title, height=280, showlegend=False, yaxis={"title": {"text": y.capitalize()}})
+
+
+def mark_days(fig: go.Figure, marks: Sequence[tuple[date, str]], color: str = "#10B981") -> go.Figure:
+    """`fig` with a dashed vertical line and a label on each day of `marks` (e.g. the day a fix was
+    resolved). Added as layout shapes in one update: add_vline validates each one separately."""
+    if not marks:
+        return fig
+    shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": str(day), "x1": str(day), "y0": 0, "y1": 1,
+               "line": {"color": color, "width": 2, "dash": "dash"}} for day, _ in marks]
+    notes = [{"xref": "x", "yref": "paper", "x": str(day), "y": 1, "text": label.replace("<", "&lt;"),
+              "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"color": color, "size": 11}}
+             for day, label in marks]
+    fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *notes])
+    return fig
 
 
 def rising_bars(rising: Sequence[ClusterWeek]) -> go.Figure:

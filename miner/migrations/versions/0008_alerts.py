@@ -1,7 +1,7 @@
 """Alerts: the fired alerts (deduplicated by a unique key) and their deliveries (the outbox and log).
 
 Revision ID: 0008
-Revises: 0006 (0007 is being added on another branch; this is re-pointed to it at merge)
+Revises: 0007
 Create Date: 2026-12-05
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,71 @@
+"""Helpers every settings model shares (`miner.config.Settings`, `miner.fixes.settings`, the alert channels):
+blank means unset, URL checks, one-line validation messages, password masking. Below `config` so that the
+settings modules config itself imports can use them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+def blank_is_unset(value: Any) -> Any:
+    """A setting given as blank text is not given."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def http_url(value: str | None) -> str | None:
+    """An http:// or https:// URL, without a trailing slash."""
+    if value is None:
+        return None
+    value = value.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def explain(exc: ValidationError, model: type[BaseModel], *, secrets: Collection[str],
+            urls: Collection[str] = ()) -> str:
+    """One line naming each bad setting by its environment name; `secrets` are never echoed, and `urls`
+    are shown with their password masked."""
+    lines = []
+    aliases = {name: field.alias for name, field in model.model_fields.items()}
+    for error in exc.errors():
+        loc = error.get("loc") or ()
+        name = aliases.get(str(loc[0]), str(loc[0])) if loc else ""
+        message = error["msg"].removeprefix("Value error, ")
+        given = error.get("input")
+        if name and not isinstance(given, dict):
+            if name in secrets:
+                shown = "(hidden)"
+            elif name in urls and isinstance(given, str):
+                shown = repr(mask_url_password(given))
+            else:
+                shown = repr(given)
+            lines.append(f"{name}: {message} (got {shown})")
+        else:
+            lines.append(message)
+    return "Invalid configuration: " + "; ".join(lines)
+
+
+def mask_url_password(url: str) -> str:
+    """A URL with its password (or a bare token before the @) hidden, for display.
+
+    postgresql://user:secret@host/db -> postgresql://user:***@host/db;
+    https://user:token@acme.zendesk.com -> https://user:***@acme.zendesk.com.
+    """
+    if not url.startswith(("http://", "https://")):
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}" if user else f"***@{host}"))
