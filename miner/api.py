@@ -149,7 +149,8 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
             live_db = health.check_database(app.engine)
             if not details:  # liveness for load balancers: no names, addresses or messages
                 return (200, {"status": "ok"}) if live_db.ok else (503, {"status": "unavailable"})
-            stored = {h.component: h.as_dict() for h in health.latest(app.engine, app.alerts)} if live_db.ok else {}
+            checks = health.latest(app.engine, app.alerts, app.settings.fixes) if live_db.ok else []
+            stored = {h.component: h.as_dict() for h in checks}
             stored["database"] = live_db.as_dict()
             body = {
                 "status": "ok" if live_db.ok else "unavailable",
