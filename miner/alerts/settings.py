@@ -35,7 +35,7 @@ GLOBAL_FIELDS = ("MAX_ATTEMPTS", "TIMEOUT", "CLAIM_SECONDS", "FAILING_AFTER")
 # A channel's fields, longest first so MINER_ALERT_OPS_SMTP_PASSWORD is not read as channel "OPS_SMTP".
 CHANNEL_FIELDS = tuple(sorted((
     "TYPE", "URL", "SECRET", "RULES", "MIN_SIZE", "QUIET_HOURS", "SMTP_HOST", "SMTP_PORT", "SMTP_USER",
-    "SMTP_PASSWORD", "SMTP_STARTTLS", "SMTP_CA_FILE", "FROM", "TO",
+    "SMTP_PASSWORD", "SMTP_STARTTLS", "SMTP_IMPLICIT_TLS", "SMTP_CA_FILE", "FROM", "TO",
 ), key=len, reverse=True))
 SECRET_FIELDS = frozenset({"url", "secret", "smtp_password"})
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,25}$")  # fits health_checks.component with "alert:"
@@ -100,6 +100,7 @@ class ChannelSettings(BaseModel):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
+    smtp_implicit_tls: bool | None = None  # TLS from the first byte (SMTPS); None: on for port 465 only
     smtp_ca_file: Path | None = None  # a private CA for the SMTP server's certificate (default: the system's)
     from_: str | None = Field(default=None, alias="from")
     to: tuple[str, ...] = ()
@@ -188,10 +189,16 @@ class ChannelSettings(BaseModel):
             raise ValueError(f"channel {self.name!r} ({self.type}) needs " + " and ".join(missing))
         return self
 
+    @property
+    def implicit_tls(self) -> bool:
+        """Whether the SMTP connection is TLS from the start: port 465 (RFC 8314), unless told otherwise."""
+        return self.smtp_port == 465 if self.smtp_implicit_tls is None else self.smtp_implicit_tls
+
     def describe(self) -> dict[str, str]:
         """The channel for display: where it goes with credentials masked, what it receives."""
         if self.type is ChannelType.EMAIL:
-            where = f"{', '.join(self.to)} via {self.smtp_host}:{self.smtp_port}"
+            tls = "implicit TLS" if self.implicit_tls else "STARTTLS" if self.smtp_starttls else "no TLS"
+            where = f"{', '.join(self.to)} via {self.smtp_host}:{self.smtp_port} ({tls})"
             credentials = f"user {self.smtp_user}, password {mask_secret(self._plain(self.smtp_password))}" \
                 if self.smtp_user else "no login"
         else:
