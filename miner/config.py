@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -31,6 +31,7 @@ from miner.fixes.settings import FixSettings
 from miner.setting_values import blank_is_unset as blank_is_unset
 from miner.setting_values import explain as explain
 from miner.setting_values import http_url as http_url
+from miner.setting_values import iana_timezone
 from miner.setting_values import mask_url_password as mask_url_password
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -133,11 +134,7 @@ class Settings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("must be an IANA time zone such as UTC or Europe/Berlin") from None
-        return value
+        return iana_timezone(value)
 
     @field_validator("admins", mode="before")
     @classmethod

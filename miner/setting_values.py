@@ -1,5 +1,5 @@
 """Helpers every settings model shares (`miner.config.Settings`, `miner.fixes.settings`, the alert channels):
-blank means unset, URL checks, one-line validation messages, password masking. Below `config` so that the
+blank means unset, URL and time zone checks, one-line validation messages, password masking. Below `config` so that the
 settings modules config itself imports can use them."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import make_url
@@ -25,6 +26,16 @@ def http_url(value: str | None) -> str | None:
     value = value.strip().rstrip("/")
     if not value.startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def iana_timezone(value: str, *, name: str = "") -> str:
+    """A time zone name the tz database knows (UTC, Europe/Berlin); `name` starts the message when the
+    model's own field name would not say which setting it is."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name + ' ' if name else ''}must be an IANA time zone such as UTC or Europe/Berlin") from None
     return value
 
 

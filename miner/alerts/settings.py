@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from miner.config import ConfigError, mask_secret, secrets_table, without_userinfo
+from miner.setting_values import blank_is_unset, iana_timezone
 from miner.vocabulary import AlertRule, ChannelType
 
 ENV_PREFIX = "MINER_ALERT_"
@@ -109,7 +110,7 @@ class ChannelSettings(BaseModel):
                      "smtp_ca_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        return blank_is_unset(value)
 
     @field_validator("name")
     @classmethod
@@ -238,11 +239,7 @@ class AlertSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("MINER_TIMEZONE must be an IANA time zone such as UTC or Europe/Berlin") from None
-        return value
+        return iana_timezone(value, name="MINER_TIMEZONE")  # not an alert setting: the message names it
 
     @property
     def tz(self) -> ZoneInfo:
