@@ -29,9 +29,9 @@ from pydantic import (
 from miner.errors import ConfigError as ConfigError  # re-exported: the name every caller uses
 from miner.fixes.settings import FixSettings
 from miner.setting_values import blank_is_unset as blank_is_unset
+from miner.setting_values import comma_list, existing_file, iana_timezone
 from miner.setting_values import explain as explain
 from miner.setting_values import http_url as http_url
-from miner.setting_values import iana_timezone
 from miner.setting_values import mask_url_password as mask_url_password
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -139,18 +139,13 @@ class Settings(BaseModel):
     @field_validator("admins", mode="before")
     @classmethod
     def _admins(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
-        if isinstance(value, list | tuple):
-            return tuple(str(part).strip().lower() for part in value if str(part).strip())
-        return value
+        items = comma_list(value)
+        return tuple(item.lower() for item in items) if isinstance(items, tuple) else items
 
     @field_validator("taxonomy_path", "prices_path")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file not found: {value}")
-        return value
+        return existing_file(value)
 
     @field_validator("taxonomy_path")
     @classmethod

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from miner.config import ConfigError, mask_secret, secrets_table, without_userinfo
-from miner.setting_values import blank_is_unset, iana_timezone
+from miner.setting_values import blank_is_unset, comma_list, existing_file, iana_timezone
 from miner.vocabulary import AlertRule, ChannelType
 
 ENV_PREFIX = "MINER_ALERT_"
@@ -131,10 +131,10 @@ class ChannelSettings(BaseModel):
     @field_validator("rules", mode="before")
     @classmethod
     def _rules(cls, value: Any) -> Any:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list | tuple):
+        items = comma_list(value)
+        if not isinstance(items, tuple):
             return value
-        rules = [str(item).strip().lower() for item in items if str(item).strip()]
+        rules = [item.lower() for item in items]
         allowed = (AlertRule.EMERGING, AlertRule.REGRESSION, AlertRule.DIGEST)
         bad = [rule for rule in rules if rule not in allowed]
         if bad:
@@ -149,10 +149,9 @@ class ChannelSettings(BaseModel):
     @field_validator("to", mode="before")
     @classmethod
     def _to(cls, value: Any) -> Any:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list | tuple):
+        addresses = comma_list(value)
+        if not isinstance(addresses, tuple):
             return value
-        addresses = tuple(str(item).strip() for item in items if str(item).strip())
         for address in addresses:
             if not EMAIL_RE.match(address):
                 raise ValueError(f"comma-separated e-mail addresses expected; {address!r} is not one")
@@ -161,9 +160,7 @@ class ChannelSettings(BaseModel):
     @field_validator("smtp_ca_file")
     @classmethod
     def _ca_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file not found: {value}")
-        return value
+        return existing_file(value)
 
     @field_validator("url")
     @classmethod
