@@ -92,12 +92,15 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
     """The API's routes; `get_app` returns the process's started MinerApp, `access` its access policy
     (None: no local access, every request needs the token)."""
 
-    def endpoint(fn: Handler, *, reader: bool = True) -> Callable[[Request], Awaitable[JSONResponse]]:
+    def endpoint(fn: Handler, *, reader: bool = True, writer: bool = False
+                 ) -> Callable[[Request], Awaitable[JSONResponse]]:
+        """`fn` behind the door it needs: a writer's token (POSTs), a reader's access (GETs), or none."""
+
         async def handler(request: Request) -> JSONResponse:
             try:
                 app = get_app()
-                if reader:
-                    denied = authorise_read(request, app.settings, access)
+                if writer or reader:
+                    denied = authorise(request, app.settings) if writer else authorise_read(request, app.settings, access)
                     if denied is not None:
                         return denied
                 return await fn(request, app)
@@ -149,7 +152,8 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
             live_db = health.check_database(app.engine)
             if not details:  # liveness for load balancers: no names, addresses or messages
                 return (200, {"status": "ok"}) if live_db.ok else (503, {"status": "unavailable"})
-            stored = {h.component: h.as_dict() for h in health.latest(app.engine, app.alerts)} if live_db.ok else {}
+            checks = health.latest(app.engine, app.alerts, app.settings.fixes) if live_db.ok else []
+            stored = {h.component: h.as_dict() for h in checks}
             stored["database"] = live_db.as_dict()
             body = {
                 "status": "ok" if live_db.ok else "unavailable",
@@ -167,9 +171,6 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
         spec = registry.spec(kind)
 
         async def start(request: Request, app: MinerApp) -> JSONResponse:
-            denied = authorise(request, app.settings)
-            if denied is not None:
-                return denied
             body, problem = await read_json_object(request)
             if problem is not None:
                 return problem
@@ -210,9 +211,6 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
         return JSONResponse(await run_in_threadpool(collect))
 
     async def add_link(request: Request, app: MinerApp) -> JSONResponse:
-        denied = authorise(request, app.settings)
-        if denied is not None:
-            return denied
         cluster_id, problem = cluster_id_of(request)
         if problem is not None:
             return problem
@@ -251,9 +249,6 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
             return error(502, str(exc))
 
     async def cancel(request: Request, app: MinerApp) -> JSONResponse:
-        denied = authorise(request, app.settings)
-        if denied is not None:
-            return denied
         if await run_in_threadpool(app.worker.cancel):
             return JSONResponse({"status": "cancelling"}, status_code=202)
         return error(409, "nothing is running")
@@ -274,9 +269,6 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
     async def alert_test(request: Request, app: MinerApp) -> JSONResponse:
         from miner.alerts import service
 
-        denied = authorise(request, app.settings)
-        if denied is not None:
-            return denied
         body, problem = await read_json_object(request)
         if problem is not None:
             return problem
@@ -292,26 +284,23 @@ def routes(get_app: AppProvider, access: AccessProvider | None = None) -> list[R
     async def alert_send(request: Request, app: MinerApp) -> JSONResponse:
         from miner.alerts import service
 
-        denied = authorise(request, app.settings)
-        if denied is not None:
-            return denied
         return JSONResponse(await run_in_threadpool(service.send_now, app.engine, app.alerts))
 
     return [
         Route("/api/alerts/channels", endpoint(alert_channels), methods=["GET"]),
         Route("/api/alerts/deliveries", endpoint(alert_deliveries), methods=["GET"]),
-        Route("/api/alerts/test", endpoint(alert_test, reader=False), methods=["POST"]),
-        Route("/api/alerts/send", endpoint(alert_send, reader=False), methods=["POST"]),
+        Route("/api/alerts/test", endpoint(alert_test, writer=True), methods=["POST"]),
+        Route("/api/alerts/send", endpoint(alert_send, writer=True), methods=["POST"]),
         Route("/api/tasks/scheduler/status", endpoint(scheduler_status), methods=["GET"]),
         Route("/api/tasks/worker/status", endpoint(worker_status), methods=["GET"]),
-        *(Route(f"/api/tasks/{kind}", endpoint(start_run(kind), reader=False), methods=["POST"])
+        *(Route(f"/api/tasks/{kind}", endpoint(start_run(kind), writer=True), methods=["POST"])
           for kind in MANUAL_KINDS),
-        Route(f"/api/tasks/{RunKind.REFRESH_LINKS}", endpoint(start_run(RunKind.REFRESH_LINKS), reader=False),
+        Route(f"/api/tasks/{RunKind.REFRESH_LINKS}", endpoint(start_run(RunKind.REFRESH_LINKS), writer=True),
               methods=["POST"]),
-        Route("/api/tasks/cancel", endpoint(cancel, reader=False), methods=["POST"]),
+        Route("/api/tasks/cancel", endpoint(cancel, writer=True), methods=["POST"]),
         Route("/api/links", endpoint(list_links), methods=["GET"]),
         Route("/api/clusters/{cluster_id}/links", endpoint(cluster_links), methods=["GET"]),
-        Route("/api/clusters/{cluster_id}/links", endpoint(add_link, reader=False), methods=["POST"]),
+        Route("/api/clusters/{cluster_id}/links", endpoint(add_link, writer=True), methods=["POST"]),
         Route("/api/tasks/runs", endpoint(list_runs), methods=["GET"]),
         Route("/api/tasks/runs/{run_id}", endpoint(get_run), methods=["GET"]),
         Route("/api/health", endpoint(api_health, reader=False), methods=["GET"]),

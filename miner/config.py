@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -29,6 +29,7 @@ from pydantic import (
 from miner.errors import ConfigError as ConfigError  # re-exported: the name every caller uses
 from miner.fixes.settings import FixSettings
 from miner.setting_values import blank_is_unset as blank_is_unset
+from miner.setting_values import comma_list, existing_file, iana_timezone
 from miner.setting_values import explain as explain
 from miner.setting_values import http_url as http_url
 from miner.setting_values import mask_url_password as mask_url_password
@@ -133,27 +134,18 @@ class Settings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("must be an IANA time zone such as UTC or Europe/Berlin") from None
-        return value
+        return iana_timezone(value)
 
     @field_validator("admins", mode="before")
     @classmethod
     def _admins(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
-        if isinstance(value, list | tuple):
-            return tuple(str(part).strip().lower() for part in value if str(part).strip())
-        return value
+        items = comma_list(value)
+        return tuple(item.lower() for item in items) if isinstance(items, tuple) else items
 
     @field_validator("taxonomy_path", "prices_path")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file not found: {value}")
-        return value
+        return existing_file(value)
 
     @field_validator("taxonomy_path")
     @classmethod

@@ -1,5 +1,6 @@
 """Health checks: is the database up, is Zendesk reachable with valid credentials, is the Claude key
-valid, does each alert channel deliver. Run every 5 minutes by the scheduler and on demand from the
+valid, does each alert channel deliver, does each configured tracker (Jira, GitHub) answer the hourly
+refresh of the linked issues. Run every 5 minutes by the scheduler and on demand from the
 Settings page; the latest result per component is kept in table `health_checks`.
 """
 
@@ -17,11 +18,13 @@ from miner import db
 from miner.alerts.settings import AlertSettings
 from miner.config import Settings
 from miner.errors import describe
+from miner.fixes.settings import FixSettings
 from miner.models import health_t
 
 log = logging.getLogger(__name__)
 COMPONENTS = ("database", "zendesk", "claude")
 ALERT_COMPONENT = "alert:"  # + the channel's name (health_checks.component is 32 characters)
+TRACKER_COMPONENT = "tracker:"  # + "jira" or "github"
 
 
 @dataclass(frozen=True)
@@ -114,11 +117,27 @@ def check_alert_channels(engine: Engine, alerts: AlertSettings) -> list[Health]:
     return [Health(ALERT_COMPONENT + name, ok, message, took, datetime.now(UTC)) for name, ok, message in found]
 
 
+def check_trackers(engine: Engine, fixes: FixSettings) -> list[Health]:
+    """One result per configured tracker: failing after refreshes in a row in which it answered nothing.
+    Read from the refresh runs' results, not asked anew: what counts is whether the hourly job works."""
+    from miner.fixes.service import tracker_health
+
+    started = time.monotonic()
+    try:
+        found = tracker_health(engine, fixes.configured)
+    except Exception as exc:  # e.g. the database is down: the database check says so
+        return [Health(TRACKER_COMPONENT + name, False, describe(exc), None, datetime.now(UTC))
+                for name in fixes.configured]
+    took = round((time.monotonic() - started) * 1000, 1)
+    return [Health(TRACKER_COMPONENT + name, ok, message, took, datetime.now(UTC)) for name, ok, message in found]
+
+
 def run_checks(settings: Settings, engine: Engine, demo_url: str | None = None,
                alerts: AlertSettings | None = None) -> list[Health]:
     results = [check_database(engine), check_zendesk(settings, demo_url), check_claude(settings)]
     if alerts is not None:
         results += check_alert_channels(engine, alerts)
+    results += check_trackers(engine, settings.fixes)
     try:
         with db.write_transaction(engine) as conn:
             db.upsert(conn, health_t, [
@@ -133,10 +152,12 @@ def run_checks(settings: Settings, engine: Engine, demo_url: str | None = None,
     return results
 
 
-def latest(engine: Engine, alerts: AlertSettings | None = None) -> list[Health]:
-    """The latest result per component; with `alerts`, also its channels' (configured ones only)."""
+def latest(engine: Engine, alerts: AlertSettings | None = None, fixes: FixSettings | None = None) -> list[Health]:
+    """The latest result per component; with `alerts`, also its channels', with `fixes` its trackers'
+    (configured ones only: a channel or tracker removed from the settings is no longer shown)."""
     with engine.connect() as conn:
         rows = {row.component: row for row in conn.execute(select(health_t))}
-    wanted = [*COMPONENTS, *(ALERT_COMPONENT + c.name for c in alerts.channels)] if alerts else COMPONENTS
+    wanted = [*COMPONENTS, *(ALERT_COMPONENT + c.name for c in (alerts.channels if alerts else ())),
+              *(TRACKER_COMPONENT + name for name in (fixes.configured if fixes else ()))]
     return [Health(c, rows[c].ok, rows[c].message, rows[c].latency_ms, rows[c].checked_at)
             for c in wanted if c in rows]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, Select, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from miner import db
@@ -104,11 +104,14 @@ class Entry:
         return {**asdict(self), "first_seen": self.first_seen.isoformat(), "last_seen": self.last_seen.isoformat()}
 
 
+def _select_entries() -> Select[Any]:
+    return select(*(quarantine_t.c[f.name] for f in fields(Entry)))
+
+
 def entries(engine: Engine, limit: int = 200) -> list[Entry]:
     """What is in quarantine, most recently seen first."""
-    cols = [quarantine_t.c[f.name] for f in fields(Entry)]
     with engine.connect() as conn:
-        rows = conn.execute(select(*cols).order_by(quarantine_t.c.last_seen.desc(), quarantine_t.c.id.desc())
+        rows = conn.execute(_select_entries().order_by(quarantine_t.c.last_seen.desc(), quarantine_t.c.id.desc())
                             .limit(limit)).all()
     return [Entry(**r._mapping) for r in rows]
 
@@ -118,10 +121,11 @@ def count(engine: Engine) -> int:
         return int(conn.execute(select(func.count()).select_from(quarantine_t)).scalar_one())
 
 
-def pending(conn: Connection, object_type: str) -> list[dict[str, Any]]:
-    """Entries of one type, for steps that retry them (e.g. a redaction whose re-read failed)."""
-    return [dict(r._mapping) for r in conn.execute(
-        select(quarantine_t).where(quarantine_t.c.object_type == object_type).order_by(quarantine_t.c.id))]
+def pending(conn: Connection, object_type: str) -> list[Entry]:
+    """Entries of one type, oldest first, for steps that retry them (e.g. a redaction whose re-read failed)."""
+    rows = conn.execute(_select_entries().where(quarantine_t.c.object_type == object_type)
+                        .order_by(quarantine_t.c.id)).all()
+    return [Entry(**r._mapping) for r in rows]
 
 
 def prune(conn: Connection, older_than: datetime) -> int:

@@ -1,12 +1,14 @@
 """Helpers every settings model shares (`miner.config.Settings`, `miner.fixes.settings`, the alert channels):
-blank means unset, URL checks, one-line validation messages, password masking. Below `config` so that the
+blank means unset, comma lists, URL, file and time zone checks, one-line validation messages, password masking. Below `config` so that the
 settings modules config itself imports can use them."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import make_url
@@ -25,6 +27,32 @@ def http_url(value: str | None) -> str | None:
     value = value.strip().rstrip("/")
     if not value.startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def comma_list(value: Any) -> Any:
+    """"a, b" or ["a", "b"] (a TOML array) as a tuple of the non-blank items, stripped; anything else as
+    given, for the field's own type check to refuse."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        return value
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def existing_file(value: Path | None) -> Path | None:
+    """A file setting is read at start: a missing file is an error then, not at first use."""
+    if value is not None and not value.is_file():
+        raise ValueError(f"file not found: {value}")
+    return value
+
+
+def iana_timezone(value: str, *, name: str = "") -> str:
+    """A time zone name the tz database knows (UTC, Europe/Berlin); `name` starts the message when the
+    model's own field name would not say which setting it is."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name + ' ' if name else ''}must be an IANA time zone such as UTC or Europe/Berlin") from None
     return value
 
 

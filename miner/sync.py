@@ -521,7 +521,7 @@ def _retry_redactions(engine: Engine, client: ZendeskClient, result: SyncResult,
     if not any(key.startswith(f"{REDACTION}:") for key in quarantine.held):
         return
     with engine.connect() as conn:
-        ids = [int(e["object_id"]) for e in pending(conn, REDACTION) if (e["object_id"] or "").isdigit()]
+        ids = [int(e.object_id) for e in pending(conn, REDACTION) if e.object_id and e.object_id.isdigit()]
     reread = _reread(client, [i for i in ids if i not in purged])
     with db.write_transaction(engine) as conn:
         quarantine.release(conn, REDACTION, [i for i in ids if i in purged])

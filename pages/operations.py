@@ -13,7 +13,7 @@ from miner.runs.scheduler import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, Sch
 from miner.vocabulary import RunKind, RunStatus, ScheduleTrigger
 from pages.ui import data
 from pages.ui.access import signed_in_user
-from pages.ui.alerts import alert_channel_health
+from pages.ui.health import configured_health
 from pages.ui.shared import app, fmt_ago, fmt_dt, fmt_duration, refresh_data, show_text
 from pages.ui.widgets import live_progress, param_inputs, run_details, start_run
 
@@ -180,7 +180,7 @@ for col, component in zip(cols, health.COMPONENTS, strict=True):
             st.markdown(f"{icon} **{component.title()}**")
             show_text(found.message)
             st.caption(f"checked {fmt_ago(found.checked_at)} · {found.latency_ms or 0:.0f} ms")
-alert_channel_health(miner)
+configured_health(miner)
 if user.is_admin and st.button("Check now", icon=":material/monitor_heart:"):
     with st.spinner("Checking..."):
         health.run_checks(miner.settings, miner.engine, miner.context.demo_url, miner.alerts)

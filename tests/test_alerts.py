@@ -191,6 +191,14 @@ def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
         yield server
 
 
+@pytest.fixture
+def smtps(tmp_path: Path) -> Iterator[SmtpServer]:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl to make the SMTP server's certificate (apt-get install -y openssl)")
+    with SmtpServer(tmp_path, implicit_tls=True) as server:
+        yield server
+
+
 def mail_env(smtp: SmtpServer, password: str = SMTP_PASSWORD) -> dict[str, str]:
     return {"MINER_ALERT_MAIL_TYPE": "email", "MINER_ALERT_MAIL_SMTP_HOST": "127.0.0.1",
             "MINER_ALERT_MAIL_SMTP_PORT": str(smtp.port), "MINER_ALERT_MAIL_SMTP_USER": SMTP_USER,
@@ -210,6 +218,28 @@ def test_an_alert_is_mailed_over_starttls_after_login_as_plain_text_and_escaped_
     assert "Emerging: Export <broken> & slow" in bodies["text/plain"]
     assert "<h2>Emerging: Export &lt;broken&gt; &amp; slow</h2>" in bodies["text/html"]
     assert "&lt;b&gt;nothing&lt;/b&gt;" in bodies["text/html"] and "<b>nothing" not in bodies["text/html"]
+
+
+def test_an_alert_is_mailed_over_implicit_tls_when_the_channel_asks_for_it(sqlite_engine: Engine,
+                                                                          smtps: SmtpServer) -> None:
+    make_cluster(sqlite_engine, 7)
+    # the double listens on a free port, not 465: the setting says what port 465 implies
+    settings = alert_settings(None, **mail_env(smtps), MINER_ALERT_MAIL_SMTP_IMPLICIT_TLS="true")
+    service.evaluate(sqlite_engine, settings, now=NOW)
+    assert deliver_due(sqlite_engine, settings, now=Clock()).delivered == 1
+    [message] = smtps.messages
+    assert message["Subject"] == "Emerging: Export broken"
+
+
+def test_port_465_means_implicit_tls_unless_said_otherwise() -> None:
+    base = {"MINER_ALERT_MAIL_TYPE": "email", "MINER_ALERT_MAIL_SMTP_HOST": "smtp.acme.example",
+            "MINER_ALERT_MAIL_FROM": "miner@acme.example", "MINER_ALERT_MAIL_TO": "pm@acme.example"}
+    implicit = alert_settings(None, **base, MINER_ALERT_MAIL_SMTP_PORT="465").channel("mail")
+    submission = alert_settings(None, **base).channel("mail")
+    told = alert_settings(None, **base, MINER_ALERT_MAIL_SMTP_PORT="465",
+                          MINER_ALERT_MAIL_SMTP_IMPLICIT_TLS="false").channel("mail")
+    assert (implicit.implicit_tls, submission.implicit_tls, told.implicit_tls) == (True, False, False)
+    assert implicit.describe()["destination"] == "pm@acme.example via smtp.acme.example:465 (implicit TLS)"
 
 
 def test_a_refused_smtp_login_fails_the_delivery_at_once(sqlite_engine: Engine, smtp: SmtpServer) -> None:

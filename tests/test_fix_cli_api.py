@@ -1,5 +1,5 @@
-"""Fix links from the command line (`python -m miner link`) and the REST API, against the demo Jira as a
-configured Jira Cloud (JIRA_* settings, credentials checked)."""
+"""Fix links from the command line (`python -m miner link`) and the REST API, and the tracker's health
+check, against the demo Jira as a configured Jira Cloud (JIRA_* settings, credentials checked)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from sqlalchemy import Engine, insert
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from miner import api
+from miner import api, health
 from miner.app import MinerApp
 from miner.config import Settings
 from miner.fixes import store
 from miner.fixes.demo_tracker import DemoTracker
 from miner.models import Cluster
 from miner.runs import history
-from miner.vocabulary import RunKind
+from miner.vocabulary import RunKind, StartedBy
 
 REPO = Path(__file__).resolve().parents[1]
 EMAIL, JIRA_TOKEN = "pm@acme.example", "jira-token"
@@ -192,3 +192,56 @@ def test_refresh_links_starts_a_run(served: tuple[TestClient, MinerApp]) -> None
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert run["status"] == "succeeded" and run["result"]["links"]["checked"] == 1
+
+
+# --- the tracker's health -------------------------------------------------------------------------------
+
+REFUSED = {"errorMessages": ["Client must be authenticated to access this resource."]}
+
+
+def refresh(miner: MinerApp) -> None:
+    outcome = miner.worker.run_blocking(RunKind.REFRESH_LINKS, started_by=StartedBy.SCHEDULE)
+    assert outcome is not None and outcome.status == "succeeded", outcome
+
+
+def test_a_tracker_that_failed_three_refreshes_in_a_row_shows_as_failing_in_the_health_checks(
+        served: tuple[TestClient, MinerApp], jira: DemoTracker) -> None:
+    client, miner = served
+    assert client.post(f"/api/clusters/{add_cluster(miner.engine)}/links", json={"key": "SW-102"}).status_code == 201
+    refresh(miner)  # answered
+    jira.faults.respond(3, 401, REFUSED)
+    for _ in range(2):
+        refresh(miner)
+    health.run_checks(miner.settings, miner.engine)
+    assert client.get("/api/health").json()["checks"]["tracker:jira"]["ok"] is True  # two failures: not yet
+    refresh(miner)
+    health.run_checks(miner.settings, miner.engine)
+    check = client.get("/api/health").json()["checks"]["tracker:jira"]
+    assert check["ok"] is False
+    assert check["message"].startswith("Jira: 3 refreshes in a row failed (last answered ")
+    assert "last error: Jira rejected the credentials (401" in check["message"]
+
+
+def test_a_refresh_the_tracker_answers_ends_its_failing_streak(served: tuple[TestClient, MinerApp],
+                                                                jira: DemoTracker) -> None:
+    client, miner = served
+    assert client.post(f"/api/clusters/{add_cluster(miner.engine)}/links", json={"key": "SW-102"}).status_code == 201
+    jira.faults.respond(3, 401, REFUSED)
+    for _ in range(4):
+        refresh(miner)
+    [check] = health.check_trackers(miner.engine, miner.settings.fixes)
+    assert (check.component, check.ok) == ("tracker:jira", True)
+    assert check.message.startswith("Jira: answered for 1 of 1 linked issues at the refresh of ")
+
+
+def test_an_issue_the_tracker_says_is_gone_is_not_the_trackers_failure(served: tuple[TestClient, MinerApp],
+                                                                       jira: DemoTracker) -> None:
+    client, miner = served
+    assert client.post(f"/api/clusters/{add_cluster(miner.engine)}/links", json={"key": "SW-102"}).status_code == 201
+    jira.delete_jira("SW-102")
+    for _ in range(3):
+        refresh(miner)
+    [link] = store.all_links(miner.engine)
+    assert link.last_error is not None and link.last_error.startswith("Jira has no issue SW-102")  # on the link
+    [check] = health.check_trackers(miner.engine, miner.settings.fixes)
+    assert check.ok and check.message.startswith("Jira: answered for 1 of 1 linked issues")

@@ -158,3 +158,26 @@ def test_settings_test_the_demo_jira(demo: MinerApp) -> None:
     assert not at.exception
     assert "Signed in to Jira at http://127.0.0.1:" in "\n".join(s.value for s in at.success)
     assert "JIRA_API_TOKEN" in at.dataframe[0].value.to_string()  # every tracker setting is listed
+
+
+def test_operations_shows_a_tracker_that_keeps_failing(tmp_path) -> None:
+    from miner import health
+    from miner.fixes.demo_tracker import DemoTracker
+
+    with DemoTracker(jira_credentials=("pm@acme.example", "jira-token")) as jira:
+        base = make_app(f"sqlite:///{tmp_path / 'tracker.db'}", JIRA_BASE_URL=jira.url, JIRA_EMAIL="pm@acme.example",
+                        JIRA_API_TOKEN="jira-token")
+        for miner in installed(base):
+            with miner.engine.begin() as conn:
+                conn.execute(Cluster.__table__.insert().values(id=1, name="Export broken", name_source="offline"))
+            trackers = miner.trackers()
+            try:
+                service.link_existing(miner.engine, trackers["jira"], 1, jira.add_jira_issue("Export broken"))
+            finally:
+                service.close_trackers(trackers)
+            jira.faults.respond(3, 401, {"errorMessages": ["Client must be authenticated"]})
+            for _ in range(3):
+                assert miner.worker.run_blocking("refresh_links", {}, started_by="cli") is not None
+            health.run_checks(miner.settings, miner.engine)
+            shown = everything_shown(page("operations"))
+            assert "Tracker" in shown and "Jira: 3 refreshes in a row failed (never answered)" in shown

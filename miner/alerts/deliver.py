@@ -66,7 +66,8 @@ def send(channel: ChannelSettings, alert: Alert, *, delivery_id: int, timeout: f
         mail.send(alert, host=channel.smtp_host, port=channel.smtp_port, sender=channel.from_, recipients=channel.to,
                   user=channel.smtp_user,
                   password=channel.smtp_password.get_secret_value() if channel.smtp_password else None,
-                  starttls=channel.smtp_starttls, ca_file=channel.smtp_ca_file, delivery_id=delivery_id,
+                  starttls=channel.smtp_starttls, implicit_tls=channel.implicit_tls, ca_file=channel.smtp_ca_file,
+                  delivery_id=delivery_id,
                   timeout=timeout)
 
 

@@ -1,5 +1,6 @@
-"""E-mail over SMTP: STARTTLS (certificate checked) then login, a multipart message with a plain-text and
-an HTML part. Every piece of text in the HTML part is escaped."""
+"""E-mail over SMTP: TLS (STARTTLS on the submission port, or implicit TLS from the first byte on port 465;
+the certificate checked either way) then login, a multipart message with a plain-text and an HTML part.
+Every piece of text in the HTML part is escaped."""
 
 from __future__ import annotations
 
@@ -43,13 +44,18 @@ def build(alert: Alert, sender: str, recipients: tuple[str, ...], delivery_id: i
 
 
 def send(alert: Alert, *, host: str, port: int, sender: str, recipients: tuple[str, ...], user: str | None,
-         password: str | None, starttls: bool, ca_file: Path | None, delivery_id: int, timeout: float) -> None:
+         password: str | None, starttls: bool, ca_file: Path | None, delivery_id: int, timeout: float,
+         implicit_tls: bool = False) -> None:
     message = build(alert, sender, recipients, delivery_id)
     try:
-        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        # SMTP_SSL connects (and checks the certificate) in its constructor: inside the try, like the rest
+        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context) if implicit_tls \
+            else smtplib.SMTP(host, port, timeout=timeout)
+        with smtp:
             smtp.ehlo()
-            if starttls:
-                smtp.starttls(context=ssl.create_default_context(cafile=str(ca_file) if ca_file else None))
+            if starttls and not implicit_tls:  # already encrypted: there is nothing to upgrade
+                smtp.starttls(context=context)
                 smtp.ehlo()
             if user:
                 smtp.login(user, password or "")

@@ -3,7 +3,7 @@
 - emerging: a cluster the trends step flags emerging. Key `emerging:<cluster>:<n>`, n counting the times it
   became emerging: when it stops being emerging its alert is cleared, and the next time fires anew.
 - regression: a cluster whose linked fix is resolved gets reports again (`miner.fixes.service.regressions`).
-  Key `regression:<cluster>:<issue>:<resolved at>`: a fix resolved again later can regress again.
+  Key `regression:<cluster>:<tracker>:<issue>:<resolved at>`: a fix resolved again later can regress again.
 - digest: the latest weekly report, once. Key `digest:<report id>`.
 
 Rules only read; `miner.alerts.outbox.fire` records the keys and enqueues the deliveries.

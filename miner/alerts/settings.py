@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from miner.config import ConfigError, mask_secret, secrets_table, without_userinfo
+from miner.setting_values import blank_is_unset, comma_list, existing_file, iana_timezone
 from miner.vocabulary import AlertRule, ChannelType
 
 ENV_PREFIX = "MINER_ALERT_"
@@ -35,7 +36,7 @@ GLOBAL_FIELDS = ("MAX_ATTEMPTS", "TIMEOUT", "CLAIM_SECONDS", "FAILING_AFTER")
 # A channel's fields, longest first so MINER_ALERT_OPS_SMTP_PASSWORD is not read as channel "OPS_SMTP".
 CHANNEL_FIELDS = tuple(sorted((
     "TYPE", "URL", "SECRET", "RULES", "MIN_SIZE", "QUIET_HOURS", "SMTP_HOST", "SMTP_PORT", "SMTP_USER",
-    "SMTP_PASSWORD", "SMTP_STARTTLS", "SMTP_CA_FILE", "FROM", "TO",
+    "SMTP_PASSWORD", "SMTP_STARTTLS", "SMTP_IMPLICIT_TLS", "SMTP_CA_FILE", "FROM", "TO",
 ), key=len, reverse=True))
 SECRET_FIELDS = frozenset({"url", "secret", "smtp_password"})
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,25}$")  # fits health_checks.component with "alert:"
@@ -100,6 +101,7 @@ class ChannelSettings(BaseModel):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
+    smtp_implicit_tls: bool | None = None  # TLS from the first byte (SMTPS); None: on for port 465 only
     smtp_ca_file: Path | None = None  # a private CA for the SMTP server's certificate (default: the system's)
     from_: str | None = Field(default=None, alias="from")
     to: tuple[str, ...] = ()
@@ -108,7 +110,7 @@ class ChannelSettings(BaseModel):
                      "smtp_ca_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        return blank_is_unset(value)
 
     @field_validator("name")
     @classmethod
@@ -129,10 +131,10 @@ class ChannelSettings(BaseModel):
     @field_validator("rules", mode="before")
     @classmethod
     def _rules(cls, value: Any) -> Any:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list | tuple):
+        items = comma_list(value)
+        if not isinstance(items, tuple):
             return value
-        rules = [str(item).strip().lower() for item in items if str(item).strip()]
+        rules = [item.lower() for item in items]
         allowed = (AlertRule.EMERGING, AlertRule.REGRESSION, AlertRule.DIGEST)
         bad = [rule for rule in rules if rule not in allowed]
         if bad:
@@ -147,10 +149,9 @@ class ChannelSettings(BaseModel):
     @field_validator("to", mode="before")
     @classmethod
     def _to(cls, value: Any) -> Any:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, list | tuple):
+        addresses = comma_list(value)
+        if not isinstance(addresses, tuple):
             return value
-        addresses = tuple(str(item).strip() for item in items if str(item).strip())
         for address in addresses:
             if not EMAIL_RE.match(address):
                 raise ValueError(f"comma-separated e-mail addresses expected; {address!r} is not one")
@@ -159,9 +160,7 @@ class ChannelSettings(BaseModel):
     @field_validator("smtp_ca_file")
     @classmethod
     def _ca_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file not found: {value}")
-        return value
+        return existing_file(value)
 
     @field_validator("url")
     @classmethod
@@ -188,10 +187,16 @@ class ChannelSettings(BaseModel):
             raise ValueError(f"channel {self.name!r} ({self.type}) needs " + " and ".join(missing))
         return self
 
+    @property
+    def implicit_tls(self) -> bool:
+        """Whether the SMTP connection is TLS from the start: port 465 (RFC 8314), unless told otherwise."""
+        return self.smtp_port == 465 if self.smtp_implicit_tls is None else self.smtp_implicit_tls
+
     def describe(self) -> dict[str, str]:
         """The channel for display: where it goes with credentials masked, what it receives."""
         if self.type is ChannelType.EMAIL:
-            where = f"{', '.join(self.to)} via {self.smtp_host}:{self.smtp_port}"
+            tls = "implicit TLS" if self.implicit_tls else "STARTTLS" if self.smtp_starttls else "no TLS"
+            where = f"{', '.join(self.to)} via {self.smtp_host}:{self.smtp_port} ({tls})"
             credentials = f"user {self.smtp_user}, password {mask_secret(self._plain(self.smtp_password))}" \
                 if self.smtp_user else "no login"
         else:
@@ -231,11 +236,7 @@ class AlertSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("MINER_TIMEZONE must be an IANA time zone such as UTC or Europe/Berlin") from None
-        return value
+        return iana_timezone(value, name="MINER_TIMEZONE")  # not an alert setting: the message names it
 
     @property
     def tz(self) -> ZoneInfo:

@@ -2,7 +2,7 @@
 fresh, and tell from the cluster's daily ticket counts whether resolving it bent the trend.
 
 - `settings`: the tracker settings (JIRA_*, GITHUB_*), a pydantic model;
-- `trackers`: what both trackers share: the issue as we see it, errors, the one retry function;
+- `trackers`: what both trackers share: the issue as we see it, errors, the connection and its retries;
 - `jira`, `github`: the two REST clients (httpx, sync);
 - `brief`: what a new issue says about a cluster (figures, quotes, ticket links), read from the database;
 - `store`: the functions on the `cluster_links` table (`miner.models.ClusterLink`): link, unlink, list,

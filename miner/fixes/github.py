@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -21,18 +21,15 @@ from pydantic import BaseModel, ConfigDict
 
 from miner.fixes.brief import ClusterBrief, one_line
 from miner.fixes.trackers import (
-    USER_AGENT,
+    Connection,
     RetryPolicy,
     TrackedIssue,
-    TrackerAuthError,
-    TrackerError,
-    TrackerForbidden,
+    TrackerClient,
     TrackerName,
     TrackerNotFound,
     TrackerRejected,
     TrackerUnavailable,
-    parse_json,
-    send_with_retries,
+    Wording,
 )
 
 log = logging.getLogger(__name__)
@@ -45,7 +42,6 @@ KEY_RE = re.compile(rf"^({REPO})#([1-9][0-9]*)$")
 NUMBER_RE = re.compile(r"^#?([1-9][0-9]*)$")
 URL_PATH_RE = re.compile(rf"^/({REPO})/(?:issues|pull)/([1-9][0-9]*)/?$")
 NOT_FIXED = frozenset({"not_planned", "duplicate"})  # closed, but nothing was fixed
-HINT = "is GITHUB_API_URL right (https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise)?"
 
 
 class _Model(BaseModel):
@@ -66,7 +62,7 @@ class _Repository(_Model):
     has_issues: bool = True
 
 
-class GitHubClient:
+class GitHubClient(TrackerClient):
     """A small synchronous GitHub REST client for one repository's issues."""
 
     name: TrackerName = "github"
@@ -76,29 +72,18 @@ class GitHubClient:
                  timeout: float = 20.0, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, transport: httpx.BaseTransport | None = None) -> None:
         self.repository = repository
-        self.api_url = api_url.rstrip("/")
-        self.policy = policy or RetryPolicy()
-        self._sleep = sleep
-        self._http = httpx.Client(
-            base_url=self.api_url, transport=transport,
+        self.http = Connection(
+            api_url, WORDING, timeout=timeout, policy=policy, sleep=sleep, transport=transport,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
-                     "X-GitHub-Api-Version": API_VERSION, "User-Agent": USER_AGENT},
+                     "X-GitHub-Api-Version": API_VERSION},
             # a transferred issue answers 301 to its new place (httpx drops the token for another host)
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=True)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> GitHubClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+            follow_redirects=True)
+        self.api_url = self.http.base_url
 
     # --- the Tracker interface ----------------------------------------------------------------------
     def create(self, brief: ClusterBrief) -> TrackedIssue:
         body = {"title": brief.title(TITLE_LIMIT), "body": cluster_markdown(brief)}
-        response = self._send("POST", f"/repos/{self.repository}/issues", json=body)
+        response = self.http.send("POST", f"/repos/{self.repository}/issues", json=body)
         status = response.status_code
         if status == 404:
             raise TrackerNotFound(f"GitHub has no repository {self.repository} that GITHUB_TOKEN can see "
@@ -110,18 +95,18 @@ class GitHubClient:
         if status >= 500:
             raise TrackerUnavailable(f"GitHub failed ({status}) while creating the issue; look in "
                                      f"{self.repository} before trying again, in case it was created.")
-        self._raise_for_status(response, f"create issues in {self.repository}")
-        issue: _Issue = parse_json(response, _Issue, service="GitHub", what="POST issue", hint=HINT)
+        self.http.raise_for_status(response, f"create issues in {self.repository}")
+        issue: _Issue = self.http.parse(response, _Issue, "POST issue")
         return _tracked(self.repository, issue)
 
     def fetch(self, key: str) -> TrackedIssue:
         repository, number = _split_key(key)
-        response = self._send("GET", f"/repos/{repository}/issues/{number}")
+        response = self.http.send("GET", f"/repos/{repository}/issues/{number}")
         if response.status_code in (404, 410):
             raise TrackerNotFound(f"GitHub has no issue {key} (or GITHUB_TOKEN cannot see it): "
                                   f"{_message(response)}")
-        self._raise_for_status(response, f"read {key}")
-        issue: _Issue = parse_json(response, _Issue, service="GitHub", what=f"GET issue {key}", hint=HINT)
+        self.http.raise_for_status(response, f"read {key}")
+        issue: _Issue = self.http.parse(response, _Issue, f"GET issue {key}")
         return _tracked(_repository_of(issue.html_url) or repository, issue)
 
     def parse_ref(self, text: str) -> str:
@@ -137,36 +122,15 @@ class GitHubClient:
                               "the issue's link.")
 
     def check(self) -> str:
-        response = self._send("GET", f"/repos/{self.repository}")
+        response = self.http.send("GET", f"/repos/{self.repository}")
         if response.status_code == 404:
             raise TrackerNotFound(f"GitHub has no repository {self.repository} that GITHUB_TOKEN can see "
                                   "(check GITHUB_REPOSITORY).")
-        self._raise_for_status(response, f"read {self.repository}")
-        repo: _Repository = parse_json(response, _Repository, service="GitHub", what="GET repository", hint=HINT)
+        self.http.raise_for_status(response, f"read {self.repository}")
+        repo: _Repository = self.http.parse(response, _Repository, "GET repository")
         if not repo.has_issues:
             raise TrackerRejected(f"Issues are turned off in {repo.full_name}.")
         return f"GitHub repository {repo.full_name} is reachable with GITHUB_TOKEN."
-
-    # --- transport -----------------------------------------------------------------------------------
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        request = self._http.build_request(method, path, **kwargs)
-        return send_with_retries(self._http, request, service="GitHub", policy=self.policy, sleep=self._sleep)
-
-    def _raise_for_status(self, response: httpx.Response, doing: str) -> None:
-        status = response.status_code
-        if status < 300:
-            return
-        detail = _message(response)
-        if status == 401:
-            raise TrackerAuthError(f"GitHub rejected GITHUB_TOKEN (401: {detail}).")
-        if status == 403:
-            raise TrackerForbidden(f"GitHub refused (403: {detail}): GITHUB_TOKEN has no permission to {doing} "
-                                   "(a fine-grained token needs Issues: read and write on the repository).")
-        if status == 404:
-            raise TrackerNotFound(f"GitHub answered 404 ({detail}): check GITHUB_API_URL ({self.api_url}).")
-        if status >= 500:
-            raise TrackerUnavailable(f"GitHub failed ({status}: {detail}); try again later.")
-        raise TrackerError(f"GitHub answered {status} when asked to {doing}: {detail}")
 
 
 # --- the body ----------------------------------------------------------------------------------------
@@ -242,3 +206,11 @@ def _message(response: httpx.Response) -> str:
                 text += f"; {err}"
         return one_line(text, 300)
     return one_line(str(data), 200)
+
+
+WORDING = Wording(
+    service="GitHub", url_setting="GITHUB_API_URL", refused="GitHub rejected GITHUB_TOKEN (401: {detail}).",
+    forbidden="GitHub refused (403: {detail}): GITHUB_TOKEN has no permission to {doing} (a fine-grained token "
+              "needs Issues: read and write on the repository).",
+    hint="is GITHUB_API_URL right (https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise)?",
+    detail=_message)

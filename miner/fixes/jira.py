@@ -20,19 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miner.fixes.brief import ClusterBrief, one_line
 from miner.fixes.trackers import (
-    USER_AGENT,
+    Connection,
     RetryPolicy,
     TrackedIssue,
-    TrackerAuthError,
+    TrackerClient,
     TrackerError,
-    TrackerForbidden,
     TrackerName,
     TrackerNotFound,
     TrackerRejected,
     TrackerUnavailable,
-    parse_json,
+    Wording,
     same_site,
-    send_with_retries,
 )
 
 log = logging.getLogger(__name__)
@@ -40,7 +38,6 @@ log = logging.getLogger(__name__)
 ISSUE_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-[1-9][0-9]*$")
 SUMMARY_LIMIT = 255
 FIELDS = "status,resolutiondate,summary"
-HINT = "is JIRA_BASE_URL your Jira Cloud site (https://<site>.atlassian.net)?"
 
 
 class _Model(BaseModel):
@@ -76,7 +73,7 @@ class _Myself(_Model):
     display_name: str = Field(alias="displayName")
 
 
-class JiraClient:
+class JiraClient(TrackerClient):
     """A small synchronous Jira Cloud client. `project_key` and `issue_type` are only needed to create."""
 
     name: TrackerName = "jira"
@@ -85,24 +82,12 @@ class JiraClient:
     def __init__(self, base_url: str, email: str, api_token: str, *, project_key: str | None = None,
                  issue_type: str = "Bug", timeout: float = 20.0, policy: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, transport: httpx.BaseTransport | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
         self.project_key = project_key
         self.issue_type = issue_type
-        self.policy = policy or RetryPolicy()
-        self._sleep = sleep
-        self._http = httpx.Client(
-            base_url=self.base_url, auth=httpx.BasicAuth(email, api_token), transport=transport,
-            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=False)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> JiraClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.http = Connection(base_url, WORDING, headers={"Accept": "application/json"},
+                               auth=httpx.BasicAuth(email, api_token), timeout=timeout, policy=policy, sleep=sleep,
+                               transport=transport)
+        self.base_url = self.http.base_url
 
     # --- the Tracker interface ----------------------------------------------------------------------
     def create(self, brief: ClusterBrief) -> TrackedIssue:
@@ -116,12 +101,12 @@ class JiraClient:
             return TrackedIssue("jira", key, self.browse_url(key), brief.title(SUMMARY_LIMIT), None, False, None)
 
     def fetch(self, key: str) -> TrackedIssue:
-        response = self._send("GET", f"/rest/api/3/issue/{quote(key)}", params={"fields": FIELDS})
+        response = self.http.send("GET", f"/rest/api/3/issue/{quote(key)}", params={"fields": FIELDS})
         if response.status_code == 404 and _from_jira(response):
             raise TrackerNotFound(f"Jira has no issue {key} (or JIRA_EMAIL's account cannot see it): "
                                   f"{_message(response)}")
-        self._raise_for_status(response, f"read {key}")
-        issue: _Issue = parse_json(response, _Issue, service="Jira", what=f"GET issue {key}", hint=HINT)
+        self.http.raise_for_status(response, f"read {key}")
+        issue: _Issue = self.http.parse(response, _Issue, f"GET issue {key}")
         done = issue.fields.status.category.key == "done"
         return TrackedIssue(
             tracker="jira", key=issue.key, url=self.browse_url(issue.key),
@@ -144,9 +129,9 @@ class JiraClient:
         raise TrackerRejected(f"'{one_line(text, 80)}' is not a Jira issue key such as SW-12 or a link to one.")
 
     def check(self) -> str:
-        response = self._send("GET", "/rest/api/3/myself")
-        self._raise_for_status(response, "read your own account")
-        me: _Myself = parse_json(response, _Myself, service="Jira", what="GET myself", hint=HINT)
+        response = self.http.send("GET", "/rest/api/3/myself")
+        self.http.raise_for_status(response, "read your own account")
+        me: _Myself = self.http.parse(response, _Myself, "GET myself")
         where = f"; new issues go to project {self.project_key} as {self.issue_type}" if self.project_key else ""
         return f"Signed in to Jira at {self.base_url} as {me.display_name}{where}."
 
@@ -155,7 +140,7 @@ class JiraClient:
         """POST /rest/api/3/issue; the new issue's key."""
         body = {"fields": {"project": {"key": project_key}, "issuetype": {"name": issue_type},
                            "summary": one_line(summary, SUMMARY_LIMIT), "description": description}}
-        response = self._send("POST", "/rest/api/3/issue", json=body)
+        response = self.http.send("POST", "/rest/api/3/issue", json=body)
         if response.status_code == 400:
             raise TrackerRejected(_create_rejection(response, project_key, issue_type))
         if response.status_code == 404:
@@ -164,33 +149,12 @@ class JiraClient:
             raise TrackerUnavailable(
                 f"Jira failed ({response.status_code}) while creating the issue; look in project {project_key} "
                 "before trying again, in case it was created.")
-        self._raise_for_status(response, f"create issues in project {project_key}")
-        created: _Created = parse_json(response, _Created, service="Jira", what="POST issue", hint=HINT)
+        self.http.raise_for_status(response, f"create issues in project {project_key}")
+        created: _Created = self.http.parse(response, _Created, "POST issue")
         return created.key
 
     def browse_url(self, key: str) -> str:
         return f"{self.base_url}/browse/{key}"
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        request = self._http.build_request(method, path, **kwargs)
-        return send_with_retries(self._http, request, service="Jira", policy=self.policy, sleep=self._sleep)
-
-    def _raise_for_status(self, response: httpx.Response, doing: str) -> None:
-        status = response.status_code
-        if status < 300:
-            return
-        detail = _message(response)
-        if status == 401:
-            raise TrackerAuthError(f"Jira rejected the credentials (401: {detail}). Check JIRA_EMAIL and "
-                                   "JIRA_API_TOKEN (an API token of that account, from id.atlassian.com).")
-        if status == 403:
-            raise TrackerForbidden(f"Jira refused (403: {detail}): JIRA_EMAIL's account has no permission to "
-                                   f"{doing}.")
-        if status == 404:
-            raise TrackerNotFound(f"Jira answered 404 ({detail}): check JIRA_BASE_URL ({self.base_url}).")
-        if status >= 500:
-            raise TrackerUnavailable(f"Jira failed ({status}: {detail}); try again later.")
-        raise TrackerError(f"Jira answered {status} when asked to {doing}: {detail}")
 
 
 # --- the description ------------------------------------------------------------------------------
@@ -299,3 +263,11 @@ def _create_rejection(response: httpx.Response, project_key: str, issue_type: st
                     f"{errors['issuetype']}")
     return (f"Jira refused the new issue (400: {_message(response)}); fields the project requires must have "
             "defaults, as the miner only sets the summary and description.")
+
+
+WORDING = Wording(
+    service="Jira", url_setting="JIRA_BASE_URL",
+    refused="Jira rejected the credentials (401: {detail}). Check JIRA_EMAIL and JIRA_API_TOKEN (an API token of "
+            "that account, from id.atlassian.com).",
+    forbidden="Jira refused (403: {detail}): JIRA_EMAIL's account has no permission to {doing}.",
+    hint="is JIRA_BASE_URL your Jira Cloud site (https://<site>.atlassian.net)?", detail=_message)

@@ -4,7 +4,7 @@ an issue for a cluster, and the effect of a resolved fix on the cluster's ticket
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,9 +18,10 @@ from miner.fixes.effect import FixEffect, Regression, fix_effect, regressed
 from miner.fixes.github import GitHubClient
 from miner.fixes.jira import JiraClient
 from miner.fixes.settings import FixSettings
-from miner.fixes.store import Link, RefreshResult
+from miner.fixes.store import Link, RefreshResult, TrackerTally
 from miner.fixes.trackers import LABELS, RetryPolicy, Tracker, TrackerName, TrackerRejected
-from miner.models import cluster_days_t, clusters_t
+from miner.models import cluster_days_t, clusters_t, runs_t
+from miner.vocabulary import RunKind, RunStatus
 
 # The demo Jira (miner.fixes.demo_tracker) takes any credentials; these only make the requests well-formed.
 DEMO_EMAIL = "demo@shiftwise.example"
@@ -111,6 +112,55 @@ def refresh_links(engine: Engine, trackers: Mapping[str, Tracker], *, cluster_id
                   now: datetime | None = None) -> RefreshResult:
     """Re-read linked issues (the scheduled job: all of them; a page's "Refresh": its cluster's)."""
     return store.refresh_all(engine, trackers, now=now, cluster_ids=cluster_ids)
+
+
+# --- health ------------------------------------------------------------------------------------------
+
+FAILING_AFTER = 3  # refresh runs in a row in which a tracker answered nothing: three hours of the hourly job
+RUNS_READ = 48  # how far back "last answered" is looked for: two days of hourly refreshes
+
+
+def tracker_health(engine: Engine, names: Iterable[str], *,
+                   failing_after: int = FAILING_AFTER) -> list[tuple[str, bool, str]]:
+    """Per tracker: (name, ok, message), from the results of the latest refresh_links runs. A tracker is
+    failing once it answered none of its issues in `failing_after` refreshes in a row (an issue it says is
+    gone is an answer: that is the link's problem, shown on the link)."""
+    with engine.connect() as conn:
+        runs = conn.execute(select(runs_t.c.result, runs_t.c.finished_at)
+                            .where(runs_t.c.kind == RunKind.REFRESH_LINKS, runs_t.c.status == RunStatus.SUCCEEDED)
+                            .order_by(runs_t.c.id.desc()).limit(RUNS_READ)).all()
+    found = []
+    for name in names:
+        label = LABELS.get(name, name)
+        tallies = [(_tally(run.result, name), run.finished_at) for run in runs]
+        asked = [(tally, at) for tally, at in tallies if tally is not None]
+        if not asked:
+            found.append((name, True, f"{label}: no linked issue refreshed yet"))
+            continue
+        streak = 0
+        for tally, _ in asked:
+            if tally.answered or not tally.failed:
+                break
+            streak += 1
+        last_ok = next((at for tally, at in asked if tally.answered), None)
+        since = f"last answered {last_ok:%Y-%m-%d %H:%M} UTC" if last_ok else "never answered"
+        if streak >= failing_after:
+            found.append((name, False, f"{label}: {streak} refreshes in a row failed ({since}); last error: "
+                                       f"{asked[0][0].last_error}"))
+        else:
+            latest, at = asked[0]
+            asked_for = latest.answered + latest.failed
+            found.append((name, True, f"{label}: answered for {latest.answered} of {asked_for} linked issues at "
+                                      f"the refresh of {at:%Y-%m-%d %H:%M} UTC"))
+    return found
+
+
+def _tally(result: dict[str, Any] | None, name: str) -> TrackerTally | None:
+    """The tracker's figures in a refresh run's result (None: it had no link to read then)."""
+    figures = ((result or {}).get("links") or {}).get("trackers", {}).get(name)
+    if not isinstance(figures, dict):
+        return None
+    return TrackerTally(int(figures.get("answered", 0)), int(figures.get("failed", 0)), figures.get("last_error"))
 
 
 # --- effect ------------------------------------------------------------------------------------------

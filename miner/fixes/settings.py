@@ -99,6 +99,11 @@ class FixSettings(BaseModel):
     def github_configured(self) -> bool:
         return bool(self.github_repository and self.github_token)
 
+    @property
+    def configured(self) -> tuple[str, ...]:
+        """The trackers with settings ("jira", "github"), for the health checks."""
+        return tuple(name for name, on in (("jira", self.jira_configured), ("github", self.github_configured)) if on)
+
     # --- loading -----------------------------------------------------------------------------
     @classmethod
     def load(cls, values: Mapping[str, Any]) -> FixSettings:

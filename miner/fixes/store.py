@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from miner import db
 from miner.errors import MinerError, describe
-from miner.fixes.trackers import LABELS, TrackedIssue, Tracker
+from miner.fixes.trackers import LABELS, TrackedIssue, Tracker, TrackerNotFound
 from miner.models import ClusterLink
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,18 @@ class Link:
 
 
 @dataclass
+class TrackerTally:
+    """How one tracker did in a refresh: the health check reads it from the run's result."""
+
+    answered: int = 0  # issues it answered for (an issue it says is gone counts: the tracker works)
+    failed: int = 0  # requests it did not answer usefully (unreachable, refused credentials, 5xx, ...)
+    last_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"answered": self.answered, "failed": self.failed, "last_error": self.last_error}
+
+
+@dataclass
 class RefreshResult:
     checked: int = 0  # links re-read successfully
     changed: int = 0  # of those, links whose status, title or resolution changed
@@ -61,11 +73,13 @@ class RefreshResult:
     resolved: list[Link] = field(default_factory=list)  # links that became resolved (as they are now)
     reopened: list[Link] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)  # link id -> message
+    trackers: dict[str, TrackerTally] = field(default_factory=dict)  # configured trackers that were asked
 
     def as_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "changed": self.changed, "failed": self.failed,
                 "resolved": [link.label for link in self.resolved],
-                "reopened": [link.label for link in self.reopened], "errors": dict(self.errors)}
+                "reopened": [link.label for link in self.reopened], "errors": dict(self.errors),
+                "trackers": {name: tally.as_dict() for name, tally in self.trackers.items()}}
 
 
 # --- writes ------------------------------------------------------------------------------------------
@@ -155,16 +169,18 @@ def refresh_all(engine: Engine, trackers: Mapping[str, Tracker], *, now: datetim
     result = RefreshResult()
     links = all_links(engine) if cluster_ids is None else [
         lk for group in links_for_clusters(engine, cluster_ids).values() for lk in group]
-    answers: dict[tuple[str, str], TrackedIssue | str] = {}
+    answers: dict[tuple[str, str], TrackedIssue | _Failed] = {}
     for lk in links:
         ident = (lk.tracker, lk.key)
         if ident not in answers:
-            answers[ident] = _fetch(trackers, lk)
+            answers[ident] = answer = _fetch(trackers, lk)
+            if lk.tracker in trackers:
+                _count(result.trackers.setdefault(lk.tracker, TrackerTally()), answer)
         answer = answers[ident]
-        if isinstance(answer, str):
-            record_error(engine, lk.id, answer, now=now)
+        if isinstance(answer, _Failed):
+            record_error(engine, lk.id, answer.message, now=now)
             result.failed += 1
-            result.errors[lk.id] = answer
+            result.errors[lk.id] = answer.message
             continue
         after = record_issue(engine, lk.id, answer, now=now)
         if after is None:  # unlinked meanwhile
@@ -181,19 +197,36 @@ def refresh_all(engine: Engine, trackers: Mapping[str, Tracker], *, now: datetim
     return result
 
 
-def _fetch(trackers: Mapping[str, Tracker], lk: Link) -> TrackedIssue | str:
+@dataclass(frozen=True)
+class _Failed:
+    message: str
+    answered: bool  # the tracker answered, about this issue only (it is gone): not the tracker's failure
+
+
+def _fetch(trackers: Mapping[str, Tracker], lk: Link) -> TrackedIssue | _Failed:
     tracker = trackers.get(lk.tracker)
     if tracker is None:
-        return (f"{LABELS.get(lk.tracker, lk.tracker)} is not configured, so {lk.key} cannot be checked "
-                f"({_SETTINGS.get(lk.tracker, '')}).")
+        return _Failed(f"{LABELS.get(lk.tracker, lk.tracker)} is not configured, so {lk.key} cannot be checked "
+                       f"({_SETTINGS.get(lk.tracker, '')}).", answered=False)
     try:
         return tracker.fetch(lk.key)
+    except TrackerNotFound as exc:
+        log.warning("refreshing %s failed: %s", lk.label, exc)
+        return _Failed(str(exc), answered=True)
     except MinerError as exc:
         log.warning("refreshing %s failed: %s", lk.label, exc)
-        return str(exc)
+        return _Failed(str(exc), answered=False)
     except Exception as exc:  # one link's failure, whatever it is, must not stop the others
         log.exception("refreshing %s failed unexpectedly", lk.label)
-        return describe(exc)
+        return _Failed(describe(exc), answered=False)
+
+
+def _count(tally: TrackerTally, answer: TrackedIssue | _Failed) -> None:
+    if isinstance(answer, _Failed) and not answer.answered:
+        tally.failed += 1
+        tally.last_error = answer.message
+    else:
+        tally.answered += 1
 
 
 _SETTINGS = {"jira": "set JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN",

@@ -1,21 +1,20 @@
-"""What the Jira and GitHub clients share: the issue as we see it, the errors, and the one retry function.
+"""What the Jira and GitHub clients share: the issue as we see it, the errors, the connection (client
+construction, auth, timeouts, retries, error statuses as TrackerErrors) and the one retry function.
 
-`send_with_retries` is the only place that decides what is retried and how long to wait; it is written
-to be swapped for the project's shared retry helper later. It never sends a request twice that may
-already have done something: a POST is retried only when the tracker said it did not take it (429,
-503) or the connection was never made.
+`send_with_retries` is the only place that decides what is retried and how long to wait (reading
+Retry-After and backing off through `miner.retry`, as the Zendesk and Claude clients do). It never sends
+a request twice that may already have done something: a POST is retried only when the tracker said it
+did not take it (429, 503) or the connection was never made.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 
 from miner.errors import MinerError
 from miner.fixes.brief import ClusterBrief
+from miner.retry import full_jitter, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def send_with_retries(client: httpx.Client, request: httpx.Request, *, service: 
 
 
 def _backoff(policy: RetryPolicy, attempt: int) -> float:
-    return min(policy.max_wait, random.uniform(0, policy.backoff_base * 2 ** attempt))
+    return full_jitter(attempt, base=policy.backoff_base, cap=policy.max_wait)
 
 
 def _github_rate_limited(response: httpx.Response) -> bool:
@@ -180,18 +180,9 @@ def _github_rate_limited(response: httpx.Response) -> bool:
 
 def _retry_after(headers: httpx.Headers) -> float | None:
     """Seconds to wait: Retry-After (delta-seconds or an HTTP date), else GitHub's x-ratelimit-reset."""
-    value = headers.get("retry-after")
-    if value is not None:
-        value = value.strip()
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-            except (TypeError, ValueError, IndexError):
-                seconds = float("nan")
-        if seconds == seconds:  # not NaN
-            return max(0.0, seconds)
+    asked = parse_retry_after(headers.get("retry-after"), default=None)
+    if asked is not None:
+        return asked
     reset = headers.get("x-ratelimit-reset")
     if reset is not None and headers.get("x-ratelimit-remaining") == "0":
         try:
@@ -209,10 +200,85 @@ def _transport_reason(exc: httpx.TransportError) -> str:
     return type(exc).__name__
 
 
+# --- the connection -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How one tracker's failures are told: its name, the settings to look at, its own error text."""
+
+    service: str  # "Jira"
+    url_setting: str  # the setting a wrong address is fixed in: "JIRA_BASE_URL"
+    refused: str  # 401; may use {detail}
+    forbidden: str  # 403; may use {detail} and {doing}
+    hint: str  # for an answer that is not the tracker's API: "is JIRA_BASE_URL your Jira Cloud site ...?"
+    detail: Callable[[httpx.Response], str]  # the tracker's error message in an answer, as one line
+
+
+class Connection:
+    """One tracker's HTTP connection: an httpx client (base URL, auth, headers, timeouts), every request
+    sent through `send_with_retries`, and error statuses turned into the TrackerError that says what to
+    check."""
+
+    def __init__(self, base_url: str, wording: Wording, *, headers: Mapping[str, str], auth: httpx.Auth | None = None,
+                 timeout: float, policy: RetryPolicy | None, sleep: Callable[[float], None],
+                 transport: httpx.BaseTransport | None, follow_redirects: bool = False) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.wording = wording
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url, auth=auth, transport=transport, headers={"User-Agent": USER_AGENT, **headers},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), follow_redirects=follow_redirects)
+
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        request = self._http.build_request(method, path, **kwargs)
+        return send_with_retries(self._http, request, service=self.wording.service, policy=self.policy,
+                                 sleep=self._sleep)
+
+    def parse(self, response: httpx.Response, model: Any, what: str) -> Any:
+        return _parse_json(response, model, service=self.wording.service, what=what, hint=self.wording.hint)
+
+    def raise_for_status(self, response: httpx.Response, doing: str) -> None:
+        """Nothing for a success; else the TrackerError for the status, naming what to check."""
+        status = response.status_code
+        if status < 300:
+            return
+        w = self.wording
+        detail = w.detail(response)
+        if status == 401:
+            raise TrackerAuthError(w.refused.format(detail=detail))
+        if status == 403:
+            raise TrackerForbidden(w.forbidden.format(detail=detail, doing=doing))
+        if status == 404:
+            raise TrackerNotFound(f"{w.service} answered 404 ({detail}): check {w.url_setting} ({self.base_url}).")
+        if status >= 500:
+            raise TrackerUnavailable(f"{w.service} failed ({status}: {detail}); try again later.")
+        raise TrackerError(f"{w.service} answered {status} when asked to {doing}: {detail}")
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class TrackerClient:
+    """What both clients are around their connection: closed with it, usable in a `with` block."""
+
+    http: Connection
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 # --- helpers the clients share -------------------------------------------------------------------------
 
 
-def parse_json(response: httpx.Response, model: Any, *, service: str, what: str, hint: str) -> Any:
+def _parse_json(response: httpx.Response, model: Any, *, service: str, what: str, hint: str) -> Any:
     """The response validated against a pydantic model; TrackerProtocolError naming what is wrong."""
     try:
         return model.model_validate_json(response.content)

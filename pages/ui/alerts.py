@@ -1,16 +1,15 @@
-"""Alerts on the pages: the Settings page's section (the configured channels, secrets masked, a "Send a
-test alert" button per channel, the recent delivery log) and the Operations page's channel health."""
+"""Alerts on the Settings page: the configured channels, secrets masked, a "Send a test alert" button per
+channel, the recent delivery log. (Their health is in pages/ui/health.py.)"""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from miner import health
 from miner.alerts import outbox, service
 from miner.app import MinerApp
 from miner.vocabulary import AlertRule, DeliveryStatus
-from pages.ui.shared import code_span, fmt_ago, show_text
+from pages.ui.shared import code_span, show_text
 
 LOG_COLUMNS = {"created_at": "queued", "channel": "channel", "rule": "rule", "cluster_id": "cluster", "title": "alert",
                "status": "status", "attempts": "attempts", "last_error": "last error", "delivered_at": "delivered"}
@@ -33,18 +32,6 @@ def alerts_section(miner: MinerApp) -> None:
     frame["rule"] = frame["rule"].map(AlertRule.label_of)
     frame["status"] = frame["status"].map(DeliveryStatus.label_of)
     st.dataframe(frame, hide_index=True, width="stretch")
-
-
-def alert_channel_health(miner: MinerApp) -> None:
-    """The Operations page's health line per alert channel (from the last health check)."""
-    for found in health.latest(miner.engine, miner.alerts):
-        if not found.component.startswith(health.ALERT_COMPONENT):
-            continue
-        icon = ":material/check_circle:" if found.ok else ":material/error:"
-        with st.container(border=True):
-            st.markdown(f"{icon} **Alert channel** {code_span(found.component.removeprefix(health.ALERT_COMPONENT))}")
-            show_text(found.message)
-            st.caption(f"checked {fmt_ago(found.checked_at)}")
 
 
 def _channel_card(miner: MinerApp, name: str) -> None:

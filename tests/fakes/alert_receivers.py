@@ -5,8 +5,9 @@
   receiver would (Block Kit shape, Adaptive Card envelope, the HMAC signature and its timestamp) and answers
   400/401 otherwise. Faults are injected per request: `fail_next(...)` queues answers (429 with Retry-After,
   5xx, a stall longer than the client's timeout), `storm` fails a share of all requests at random.
-- `SmtpServer`: aiosmtpd that requires STARTTLS before anything else and AUTH LOGIN/PLAIN with one user, with
-  a self-signed certificate made by `openssl` for 127.0.0.1 (its file is what the client trusts).
+- `SmtpServer`: aiosmtpd that requires STARTTLS before anything else (or, `implicit_tls=True`, speaks TLS from
+  the first byte, as on port 465) and AUTH LOGIN/PLAIN with one user over TLS, with a self-signed
+  certificate made by `openssl` for 127.0.0.1 (its file is what the client trusts).
 """
 
 from __future__ import annotations
@@ -240,10 +241,18 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
     return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 235 or 535 itself
 
 
-class SmtpServer:
-    """aiosmtpd requiring STARTTLS, then AUTH, on a free port."""
+def _authenticator_over_tls(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    # aiosmtpd's auth_require_tls only knows STARTTLS; on an implicit-TLS port the transport itself is TLS
+    if server.transport.get_extra_info("ssl_object") is None:
+        return AuthResult(success=False, handled=False)
+    return _authenticator(server, session, envelope, mechanism, auth_data)
 
-    def __init__(self, folder: Path) -> None:
+
+class SmtpServer:
+    """aiosmtpd on a free port: STARTTLS required, then AUTH; or with `implicit_tls`, TLS from the start
+    (SMTPS, no STARTTLS offered), then AUTH."""
+
+    def __init__(self, folder: Path, *, implicit_tls: bool = False) -> None:
         self.cert, key = self_signed(folder)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert, key)
@@ -251,9 +260,14 @@ class SmtpServer:
         from tests.servers import free_port
 
         self.port = free_port()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, tls_context=context,
-                                     require_starttls=True, auth_required=True, auth_require_tls=True,
-                                     authenticator=_authenticator)
+        if implicit_tls:
+            self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, ssl_context=context,
+                                         auth_required=True, auth_require_tls=False,
+                                         authenticator=_authenticator_over_tls)
+        else:
+            self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, tls_context=context,
+                                         require_starttls=True, auth_required=True, auth_require_tls=True,
+                                         authenticator=_authenticator)
 
     @property
     def messages(self) -> list[Message]:
