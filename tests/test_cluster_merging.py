@@ -13,7 +13,7 @@ from miner.clustering import merging
 from miner.clustering.edits import add_note
 from miner.clustering.embeddings import get_embedder
 from miner.clustering.run import _create_cluster, run_clustering
-from miner.clustering.vectors import representation
+from miner.clustering.vectors import IssueVectors, representation
 from miner.models import Cluster, ClusterEvent, ClusterNote, Issue, LLMCall
 from miner.pipeline import make_namer
 from miner.progress import RunContext
@@ -139,3 +139,63 @@ def test_without_claude_an_ambiguous_pair_stays_apart(sqlite_engine: Engine, hal
     monkeypatch.setattr(merging, "MERGE_AT", float("inf"))
     result = run_clustering(sqlite_engine, today=TODAY)
     assert result.merged == 0 and clusters_of(sqlite_engine, in_small) == {small}
+
+
+def _wordings(rng: np.random.Generator, problem: np.ndarray, wordings: list[np.ndarray], n: int,
+              apart: float = 1.0) -> np.ndarray:
+    """`n` reports of one problem, in turn in each of its `wordings` (weighing `apart` against the problem;
+    plus a little noise), as unit rows."""
+    rows = np.vstack([problem + apart * wordings[k % len(wordings)] + 0.3 * rng.standard_normal(len(problem))
+                      / np.sqrt(len(problem)) for k in range(n)])
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_the_offline_rule_is_calibrated_on_the_corpus_and_merges_two_wordings_of_one_problem(
+        sqlite_engine: Engine) -> None:
+    """Six clusters each hold two wordings of their problem; an earlier night filed a seventh problem's two
+    wordings under two clusters; two more problems share a product area. The fragments are far below the
+    fixed 0.9 (each is tight around its own wording) but as alike as the halves of most of the corpus's
+    clusters: merged. The two problems of one area, and every other pair, stay apart."""
+    rng = np.random.default_rng(7)
+    dim = 128
+
+    def random_direction() -> np.ndarray:
+        v = rng.standard_normal(dim)
+        return v / np.linalg.norm(v)
+
+    area = random_direction()
+    groups: list[np.ndarray] = []
+    for _ in range(6):
+        problem = random_direction()
+        groups.append(_wordings(rng, problem, [random_direction(), random_direction()], 20))
+    problem = random_direction()
+    # two wordings that differ a little less than the clusters' own do
+    groups += [_wordings(rng, problem, [random_direction()], 16, 0.8),
+               _wordings(rng, problem, [random_direction()], 8, 0.8)]
+    groups += [_wordings(rng, 0.8 * area + random_direction(), [random_direction()], 12) for _ in range(2)]
+    model = representation(get_embedder())
+    now = datetime.now(UTC)
+    ids, cluster_ids = [], []
+    with sqlite_engine.begin() as conn:
+        for n, rows in enumerate(groups):
+            cid = _create_cluster(conn, f"problem {n}", np.zeros(1), len(rows), model, now)
+            cluster_ids.append(cid)
+            ids += [add_issue(conn, f"report {k} of problem {n}", at(3 + k % 20), org=100 + k, cluster_id=cid)
+                    for k in range(len(rows))]
+    vectors = IssueVectors(ids, np.vstack(groups), {i: k for k, i in enumerate(ids)})
+    X = vectors.of(ids)
+    labels = np.repeat(cluster_ids, [len(g) for g in groups])
+    centred = merging.centre_on_clusters(X, labels, cluster_ids)
+    merge_at = merging.offline_threshold(centred, labels, cluster_ids)
+    profiles = merging.profiles_of(X, labels, cluster_ids, [[] for _ in cluster_ids])
+    R = merging.similarity_ratios(profiles)
+    assert merge_at < merging.MERGE_AT and R[6, 7] < merging.MERGE_AT  # the fixed rule would keep them apart
+    assert R[6, 7] >= merge_at > R[8, 9]
+
+    result = merging.merge_similar(sqlite_engine, vectors)
+
+    assert result.merged == 1
+    assert [d["clusters"] for d in result.decisions] == [[cluster_ids[6], cluster_ids[7]]]
+    with sqlite_engine.connect() as conn:
+        live = set(conn.execute(select(Cluster.id).where(Cluster.retired.is_(False))).scalars())
+    assert live == set(cluster_ids) - {cluster_ids[7]}  # the larger fragment's id survives

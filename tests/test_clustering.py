@@ -7,6 +7,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, select, update
 
@@ -175,3 +176,22 @@ def test_edits_on_a_merged_cluster_point_to_where_it_went(engine: Engine) -> Non
     edits.merge(engine, b, a)
     with pytest.raises(edits.EditError, match=f"merged into #{a}"):
         edits.set_status(engine, b, "planned")
+
+
+def test_keyword_phrases_lean_towards_the_phrases_they_are_reported_with() -> None:
+    """Two wordings of one problem ("charged twice", "double charge") that some reports use together come
+    closer; a phrase never found with them stays as far as any two fixed directions are."""
+    from miner.clustering.vectors import associated_directions, direction
+
+    bags = ([{"charged twice": 1.0}] * 6 + [{"double charge": 1.0}] * 6
+            + [{"charged twice": 1.0, "double charge": 1.0}] * 3 + [{"login loop": 1.0}] * 6)
+    idf = {"charged twice": 1.0, "double charge": 1.0, "login loop": 1.0}
+    leaning = associated_directions(bags, idf, 256)
+
+    def cos(a: np.ndarray, b: np.ndarray) -> float:
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    fixed = cos(direction("term:charged twice", 256), direction("term:double charge", 256))
+    assert cos(leaning["charged twice"], leaning["double charge"]) > fixed + 0.5
+    assert abs(cos(leaning["charged twice"], leaning["login loop"])) < 0.25
+    assert cos(leaning["login loop"], direction("term:login loop", 256)) == pytest.approx(1.0, abs=1e-6)

@@ -6,20 +6,25 @@ count):
 
     ratio(A, B) = mean similarity between A's and B's members / sqrt(within(A) * within(B))
 
-where within(C) is the mean similarity between two different members of C. Two halves of one problem
-score about 1, unrelated problems about 0, whatever the embedder's similarity scale, because both the
-numerator and the denominator are measured in it.
+where within(C) is the mean similarity between two different members of C. Two random halves of one
+problem score about 1, unrelated problems about 0, whatever the embedder's similarity scale, because both
+the numerator and the denominator are measured in it.
 
-- ratio >= MERGE_AT: the same problem; merged by the offline rule.
+Two *wordings* of one problem ("charged twice" / "double charge on our card") score well below 1, though:
+each cluster is tight around its own wording, so its `within` is high. How far below depends on the
+representation and the corpus, so the offline rule is calibrated on the corpus itself: every cluster of
+at least 2 * MIN_SIZE issues is cut into its two most separated halves (2-means from the principal axis),
+and the ratio between those halves says how unlike two parts of one accepted cluster can be. Two clusters
+are merged offline when they are each other's most alike cluster and at least as alike as the halves of
+all but HALVES_QUANTILE of the corpus's clusters are (never stricter than MERGE_AT). On the demo's 30
+replayed nights this threshold is 0.4-0.5 where a fixed 0.9 merged nothing.
+
+- merged offline: as above;
 - below it, but at least as alike as a typical cluster is to its nearest neighbour on this corpus (the
   median over clusters of their best ratio): ambiguous. With Claude configured, a few summaries of each
   side are put to it, most alike pairs first (structured yes/no with a reason; the call's cost is recorded
   like every call); a "no" is remembered (a `kept_apart` event) so the pair is not asked again. At most
   MAX_QUESTIONS per run. Without Claude, they stay apart.
-
-Measured on labelled sets, same-problem fragments and neighbouring problems overlap below about 0.9 (a
-static embedding cannot tell "card not arrived" from "card delivery estimate"), so the offline rule is
-strict and the ambiguous band is where Claude helps.
 
 The larger cluster's id survives (edits, notes and links follow it); a recent incident (split out in the
 last 2 * RECENT_DAYS days) is never merged into an older cluster: folding it back into an older problem is
@@ -48,7 +53,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-MERGE_AT = 0.9
+MERGE_AT = 0.9  # always the same problem at this ratio, whatever the calibration says
+HALVES_QUANTILE = 0.1  # merge offline when as alike as the two halves of 90% of this corpus's clusters
+MIN_CALIBRATION = 5  # clusters of 2 * MIN_SIZE issues needed to calibrate; with fewer, MERGE_AT decides
 MAX_QUESTIONS = 20
 MIN_CENTRED = 4
 MIN_SIZE = 5  # smaller clusters have too few members to measure their own spread
@@ -85,18 +92,56 @@ def profiles_of(X: np.ndarray, labels: np.ndarray, ids: list[int], summaries: li
     """Profiles of the clusters `ids` (labels of the rows of unit vectors `X`), centred on the mean of their
     centroids when there are at least MIN_CENTRED clusters (with fewer, the mean is one of the problems
     itself, and centring would set two halves of it against each other)."""
-    centroids = np.vstack([X[labels == cid].mean(axis=0) for cid in ids])
-    centred = X - centroids.mean(axis=0) if len(ids) >= MIN_CENTRED else X
+    centred = centre_on_clusters(X, labels, ids)
     out = []
     for cid, texts in zip(ids, summaries, strict=True):
         rows = centred[labels == cid]
-        n = len(rows)
-        if n < 2:
-            continue
-        mean = rows.mean(axis=0)
-        within = (n * n * float(mean @ mean) - float((rows * rows).sum())) / (n * (n - 1))
-        out.append(_Profile(cid, n, mean, within, texts))
+        if len(rows) >= 2:
+            out.append(_profile(cid, rows, texts))
     return out
+
+
+def centre_on_clusters(X: np.ndarray, labels: np.ndarray, ids: list[int]) -> np.ndarray:
+    """`X` less the mean of the centroids of clusters `ids` (when there are at least MIN_CENTRED of them)."""
+    centroids = np.vstack([X[labels == cid].mean(axis=0) for cid in ids])
+    return X - centroids.mean(axis=0) if len(ids) >= MIN_CENTRED else X
+
+
+def _profile(cluster_id: int, rows: np.ndarray, summaries: list[str]) -> _Profile:
+    n = len(rows)
+    mean = rows.mean(axis=0)
+    within = (n * n * float(mean @ mean) - float((rows * rows).sum())) / (n * (n - 1))
+    return _Profile(cluster_id, n, mean, within, summaries)
+
+
+def halves_ratio(rows: np.ndarray) -> float | None:
+    """The ratio between the two most separated halves of one cluster (centred rows): split on the sign of
+    the principal axis, refined by a few 2-means steps. None when a half has fewer than 2 members."""
+    centred = rows - rows.mean(axis=0)
+    side = centred @ np.linalg.svd(centred, full_matrices=False)[2][0] > 0
+    for _ in range(10):
+        if side.sum() < 2 or (~side).sum() < 2:
+            return None
+        a, b = rows[side].mean(axis=0), rows[~side].mean(axis=0)
+        moved = rows @ (a - b) > (float(a @ a) - float(b @ b)) / 2  # nearer to a than to b
+        if (moved == side).all():
+            break
+        side = moved
+    if side.sum() < 2 or (~side).sum() < 2:
+        return None
+    halves = [_profile(0, rows[side], []), _profile(1, rows[~side], [])]
+    return float(similarity_ratios(halves)[0, 1])
+
+
+def offline_threshold(centred: np.ndarray, labels: np.ndarray, ids: list[int]) -> float:
+    """The ratio from which the offline rule merges, calibrated on this corpus: as alike as the two halves
+    of all but HALVES_QUANTILE of the clusters of 2 * MIN_SIZE or more issues; MERGE_AT caps it, and
+    decides alone with fewer than MIN_CALIBRATION such clusters."""
+    ratios = [r for cid in ids if (labels == cid).sum() >= 2 * MIN_SIZE
+              for r in [halves_ratio(centred[labels == cid])] if r is not None]
+    if len(ratios) < MIN_CALIBRATION:
+        return MERGE_AT
+    return min(MERGE_AT, float(np.quantile(ratios, HALVES_QUANTILE)))
 
 
 def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = None) -> MergeResult:
@@ -123,9 +168,11 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
     X = vectors.of([r.id for r in rows])
     labels = np.array([r.cluster_id for r in rows])
     profiles = profiles_of(X, labels, ids, [_spread(texts[c]) for c in ids])
+    merge_at = offline_threshold(centre_on_clusters(X, labels, ids), labels, ids)
     R = similarity_ratios(profiles)
     np.fill_diagonal(R, -np.inf)
-    ask_from = min(MERGE_AT, float(np.median(R.max(axis=1))))
+    nearest = R.argmax(axis=1)
+    ask_from = min(merge_at, float(np.median(R.max(axis=1))))
     np.fill_diagonal(R, 1.0)
     pairs = sorted(((float(R[a, b]), a, b) for a in range(len(profiles)) for b in range(a + 1, len(profiles))
                     if R[a, b] >= ask_from), reverse=True)
@@ -137,8 +184,9 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
             continue  # compared again on the next run, with the merged cluster's members
         if (pa.cluster_id in protected) != (pb.cluster_id in protected):
             continue  # a recent incident is not folded back into an older problem (two parts of it may join)
-        if ratio >= MERGE_AT:
-            same, by, reason = True, "offline", f"as alike as their own members (similarity ratio {ratio:.2f})"
+        if ratio >= MERGE_AT or (ratio >= merge_at and nearest[a] == b and nearest[b] == a):
+            same, by, reason = True, "offline", (f"as alike as their own members (similarity ratio {ratio:.2f}; "
+                                                 f"the halves of most clusters here: {merge_at:.2f})")
         elif (can_ask and namer is not None and result.asked < MAX_QUESTIONS
               and frozenset((pa.cluster_id, pb.cluster_id)) not in declined):
             answer, cost = namer.same_problem(engine, pa.summaries, pb.summaries)

@@ -113,7 +113,7 @@ def run_clustering(
     else:
         refresh_centroids(engine, vectors, model)
         _incremental(engine, vectors, model, control, result)
-    result.split = split_incidents(engine, vectors, model, today)
+    result.split = split_incidents(engine, vectors.literal(), model, today)
     result.new_clusters += result.split
     control.stage("Merging clusters of the same problem")
     merges = merge_similar(engine, vectors, namer)
