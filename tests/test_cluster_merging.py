@@ -69,11 +69,12 @@ def test_two_clusters_of_one_problem_are_merged_into_the_larger_one(sqlite_engin
     assert pinned == 0  # unlike a person's merge, a later run may still move them
 
 
-def test_a_recent_incident_is_never_merged_back(sqlite_engine: Engine, halves) -> None:
+@pytest.mark.parametrize("action", ["split_from", "incident"])  # split out, or found already in a cluster of its own
+def test_a_recent_incident_is_never_merged_back(sqlite_engine: Engine, halves, action: str) -> None:
     big, small, _in_big, in_small = halves
     with sqlite_engine.begin() as conn:
         conn.execute(insert(ClusterEvent.__table__).values(
-            cluster_id=small, action="split_from", detail={"clusters": [big], "issues": 8}, author=None,
+            cluster_id=small, action=action, detail={"clusters": [big], "issues": 8}, author=None,
             created_at=datetime.now(UTC)))
 
     result = run_clustering(sqlite_engine, today=TODAY)

@@ -26,6 +26,10 @@ CRASH = ["iPhone app crashes when I tap clock in",
          "Our iPhone users can't clock in, the app crashes right away",
          "The iOS app crashes every time someone presses clock in"]
 
+OPENERS = ["Hi team,", "Hello,", "Urgent:", "Quick one -", "Morning,", "Following up:", "Hey support,"]
+CLOSERS = ["please help", "for all our staff", "since this morning", "thanks", "any ideas?", "it is affecting us",
+           "on every phone", "can you check"]
+
 
 def at(days_ago: float) -> datetime:
     return datetime.combine(TODAY, datetime.min.time(), UTC) - timedelta(days=days_ago) + timedelta(hours=9)
@@ -126,3 +130,24 @@ def test_a_burst_of_one_wording_of_an_old_problem_is_not_an_incident(sqlite_engi
             add_issue(conn, "The mobile app keeps showing my old schedule after shift changes", at(1.5 - n * 0.3),
                       org=500 + n, cluster_id=old_cluster)
     assert run_clustering(sqlite_engine, today=TODAY).split == 0
+
+
+def test_an_incident_the_first_clustering_already_separated_is_kept_apart_from_the_old_problem(
+        sqlite_engine: Engine) -> None:
+    def worded(texts: list[str], n: int) -> str:  # reports vary around the problem, as real ones do
+        return f"{OPENERS[n % len(OPENERS)]} {texts[n % len(texts)]} {CLOSERS[n % len(CLOSERS)]}"
+
+    with sqlite_engine.begin() as conn:  # a new account: ten weeks of an old app problem, then a crash
+        for day in range(3, 80):
+            add_issue(conn, worded(STALE, day), at(day), org=100 + day % 30)
+        crash = [add_issue(conn, worded(CRASH, n), at(3 - n * 0.2), org=300 + n) for n in range(12)]
+
+    run_clustering(sqlite_engine, today=TODAY)  # the first run: a full clustering, then the incident scan
+
+    with sqlite_engine.connect() as conn:
+        where = dict(conn.execute(select(Issue.id, Issue.cluster_id)).all())
+        marked = conn.execute(select(ClusterEvent.cluster_id).where(
+            ClusterEvent.action.in_(["incident", "split_from"]))).scalars().all()
+    (incident,) = {where[i] for i in crash}
+    assert incident in marked  # recognised as a new problem, so merging keeps it apart ...
+    assert sum(1 for c in where.values() if c == incident) == len(crash)  # ... and no older report is in it

@@ -33,6 +33,17 @@ def log_event(conn: Connection, cluster_id: int, action: str, detail: dict[str, 
                                          author=author, created_at=datetime.now(UTC)))
 
 
+# A cluster is a recent incident when an incident scan split it out of older clusters ("split_from") or found
+# its own cluster already holding it, as a first full clustering of a new account does ("incident").
+INCIDENT_ACTIONS = ("split_from", "incident")
+
+
+def incident_clusters(conn: Connection, since: datetime) -> set[int]:
+    """Clusters recognised as a new incident since `since` (kept apart from older problems meanwhile)."""
+    return set(conn.execute(select(events_t.c.cluster_id).where(
+        events_t.c.action.in_(INCIDENT_ACTIONS), events_t.c.created_at >= since)).scalars())
+
+
 def _live(conn: Connection, cluster_id: int) -> Any:
     row = conn.execute(select(clusters_t).where(clusters_t.c.id == cluster_id)).first()
     if row is None:
@@ -192,6 +203,8 @@ def describe_event(action: str, detail: dict[str, Any] | None) -> str:
         "split_from": f"Split out as a new problem: {n('issues', 'recent issue')} from "
                       f"{', '.join(f'#{c}' for c in d.get('clusters') or []) or 'unclustered issues'}"
                       f" ({n('reported_before', 'similar report')} before this week)",
+        "incident": f"Recognised as a new problem: {n('issues', 'report')} in the last {n('days', 'day')}"
+                    f" ({n('reported_before', 'similar report')} before)",
         "retired": f"Retired{reason}",
         "kept_apart": f"Kept apart from #{d.get('other')}{reason}",
     }

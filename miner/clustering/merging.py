@@ -43,7 +43,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from miner import db
-from miner.clustering.edits import log_event, merge_in
+from miner.clustering.edits import incident_clusters, log_event, merge_in
 from miner.models import clusters_t, events_t, issues_t
 
 if TYPE_CHECKING:
@@ -153,8 +153,7 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
     since = datetime.now(UTC) - timedelta(days=PROTECT_DAYS)
     with engine.connect() as conn:
         rows = [r for r in conn.execute(query) if r.id in vectors]
-        protected = set(conn.execute(select(events_t.c.cluster_id).where(
-            events_t.c.action == "split_from", events_t.c.created_at >= since)).scalars())
+        protected = incident_clusters(conn, since)
         declined = {frozenset((r.cluster_id, int((r.detail or {}).get("other", -1)))) for r in conn.execute(
             select(events_t.c.cluster_id, events_t.c.detail).where(events_t.c.action == "kept_apart"))}
     members: dict[int, list[int]] = defaultdict(list)

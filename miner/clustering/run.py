@@ -31,7 +31,7 @@ from sqlalchemy import Engine, bindparam, case, func, insert, select, update
 from miner import db, trends
 from miner.analysis.taxonomy import Taxonomy
 from miner.clustering import algorithm
-from miner.clustering.edits import log_event
+from miner.clustering.edits import INCIDENT_ACTIONS, incident_clusters, log_event
 from miner.clustering.embeddings import get_embedder
 from miner.clustering.merging import merge_similar
 from miner.clustering.naming import Namer, dominant_labels
@@ -562,12 +562,21 @@ def split_incidents(engine: Engine, vectors: IssueVectors, model: str, today: da
         ages, old_vectors, (since - first).total_seconds() / 86400, radius)
     made = 0
     now = datetime.now(UTC)
+    with engine.connect() as conn:
+        marked = incident_clusters(conn, now - timedelta(days=2 * RECENT_DAYS))
     for incident in incidents:
         group = incident.members
         homes = Counter(recent[i].cluster_id for i in group)
         young = [(n, c) for c, n in homes.items() if c is not None and n * 3 >= len(group)
                  and young_share.get(c, 0.0) >= 0.5]  # a cluster of this week's issues: the incident's own
         target = max(young)[1] if young else _earlier_split(engine, incident, radius, since)
+        if target is not None and target not in marked:
+            # its own cluster formed without a split (a first full clustering, or leftovers gathered on a
+            # night): mark it, so merging keeps it apart from the older problem it resembles
+            with db.write_transaction(engine) as conn:
+                log_event(conn, target, "incident", {"issues": len(group), "days": incident.span,
+                                                     "reported_before": incident.before}, None)
+            marked.add(target)
         if target is not None and homes[target] == len(group):
             continue  # already a cluster of its own
         placed = [n for c, n in homes.items() if c is not None]
@@ -601,7 +610,7 @@ def _earlier_split(engine: Engine, incident: Incident, radius: float, since: dat
     with engine.connect() as conn:
         rows = conn.execute(select(clusters_t.c.id, clusters_t.c.centroid).join(
             events_t, events_t.c.cluster_id == clusters_t.c.id).where(
-            events_t.c.action == "split_from", events_t.c.created_at >= since - timedelta(days=RECENT_DAYS),
+            events_t.c.action.in_(INCIDENT_ACTIONS), events_t.c.created_at >= since - timedelta(days=RECENT_DAYS),
             clusters_t.c.retired.is_(False), clusters_t.c.centroid.is_not(None))).all()
     if not rows:
         return None
@@ -633,9 +642,7 @@ def _full(engine: Engine, vectors: IssueVectors, model: str, control: RunControl
     with engine.connect() as conn:
         # a recent incident keeps its cluster: re-clustering everything would fold it back into the
         # older problems it resembles, which is what splitting it out undid
-        incidents = set(conn.execute(select(events_t.c.cluster_id).where(
-            events_t.c.action == "split_from", events_t.c.created_at >= now - timedelta(days=2 * RECENT_DAYS))
-        ).scalars())
+        incidents = incident_clusters(conn, now - timedelta(days=2 * RECENT_DAYS))
         live = {r.id: r for r in conn.execute(select(clusters_t).where(clusters_t.c.retired.is_(False)))}
         merge_targets = set(conn.execute(select(clusters_t.c.merged_into)
                                          .where(clusters_t.c.merged_into.is_not(None))).scalars())
