@@ -11,7 +11,7 @@ from miner.trends import critical_share, typical_severity
 from miner.vocabulary import Severity, TriageStatus
 from pages.ui import data, fixes
 from pages.ui.access import signed_in_user
-from pages.ui.charts import daily_bars, line, severity_donut
+from pages.ui.charts import line, severity_donut
 from pages.ui.notices import backlog_notice
 from pages.ui.shared import (
     app,
@@ -96,7 +96,10 @@ m[5].metric("Last seen", fmt_dt(cluster.last_seen, with_time=False))
 
 customers = data.cluster_customers_cumulative(cid, period)
 c1, c2, c3 = st.columns([2, 2, 1])
-c1.plotly_chart(fixes.mark_fixes(daily_bars(daily, "tickets", "Tickets per day"), miner, cid), width="stretch")
+chart, reach_note = fixes.ticket_chart(miner, cid, period, daily)
+c1.plotly_chart(chart, width="stretch")
+if reach_note:
+    c1.caption(reach_note)
 c2.plotly_chart(line(customers, "customers", "Customers affected (cumulative)"), width="stretch")
 donut = severity_donut(cluster.severity_mix or {})
 if donut is not None:

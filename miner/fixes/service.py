@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from miner.config import Settings
 from miner.fixes import store
 from miner.fixes.brief import NoSuchCluster, load_brief
-from miner.fixes.effect import FixEffect, Regression, fix_effect, regressed
+from miner.fixes.effect import WINDOW_DAYS, FixEffect, Regression, fix_effect, regressed
 from miner.fixes.github import GitHubClient
 from miner.fixes.jira import JiraClient
 from miner.fixes.settings import FixSettings
@@ -217,6 +217,17 @@ def fix_markers(links: list[Link]) -> list[tuple[date, str]]:
     """Where a chart of the cluster's tickets marks its fixes: (day resolved, "SW-12 resolved")."""
     return sorted((link.resolved_at.astimezone(UTC).date(), f"{link.key} resolved")
                   for link in links if link.resolved and link.resolved_at is not None)
+
+
+CHART_REACH_DAYS = 120  # a fix resolved longer before the chart's period than this is not drawn into it
+
+
+def chart_start(markers: list[tuple[date, str]], start: date) -> date:
+    """Where a chart of the cluster's tickets from `start` should begin so that the bend shows: WINDOW_DAYS
+    before the earliest fix resolved inside or shortly before it (the weeks the effect sentence compares
+    with), else `start`. Without this the rate before the fix, the half that makes the point, is cut off."""
+    days = [day for day, _ in markers if (start - day).days <= CHART_REACH_DAYS]
+    return min(start, min(days) - timedelta(days=WINDOW_DAYS)) if days else start
 
 
 def _require_cluster(engine: Engine, cluster_id: int) -> None:

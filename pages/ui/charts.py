@@ -53,7 +53,10 @@ def stacked_area(df: pd.DataFrame, title: str) -> go.Figure:
 def daily_bars(df: pd.DataFrame, y: str, title: str, color: str = "#4F46E5") -> go.Figure:
     trace = {"type": "bar", "x": df["day"].tolist(), "y": df[y].tolist(), "marker": {"color": color},
              "name": y.capitalize()}
-    return _figure([trace], title=title, height=280, showlegend=False, yaxis={"title": {"text": y.capitalize()}})
+    yaxis: dict[str, Any] = {"title": {"text": y.capitalize()}, "rangemode": "tozero"}
+    if df.empty or df[y].max() <= 5:
+        yaxis["dtick"] = 1  # counts of a few tickets: no 0.2-ticket gridlines
+    return _figure([trace], title=title, height=280, showlegend=False, yaxis=yaxis)
 
 
 def line(df: pd.DataFrame, y: str, title: str) -> go.Figure:

@@ -20,9 +20,12 @@ import streamlit as st
 from miner.app import MinerApp
 from miner.errors import MinerError
 from miner.fixes import service, store
+from miner.fixes.effect import WINDOW_DAYS
 from miner.fixes.store import Link
 from miner.fixes.trackers import LABELS, TRACKERS, Tracker
-from pages.ui.charts import mark_days
+from miner.queries import Period
+from pages.ui import data
+from pages.ui.charts import daily_bars, mark_days
 from pages.ui.shared import code_span, fmt_ago, fmt_dt, refresh_data, show_caption, show_text
 
 log = logging.getLogger("miner.pages")
@@ -38,9 +41,17 @@ VERDICT_ICONS = {"fell": ":material/trending_down:", "rose": ":material/trending
 # --- the cluster page ----------------------------------------------------------------------------
 
 
-def mark_fixes(fig: go.Figure, miner: MinerApp, cluster_id: int) -> go.Figure:
-    """The cluster's ticket chart with a vertical line on each resolved fix's day."""
-    return mark_days(fig, service.fix_markers(store.links_for_cluster(miner.engine, cluster_id)))
+def ticket_chart(miner: MinerApp, cluster_id: int, period: Period, daily: pd.DataFrame) -> tuple[go.Figure, str | None]:
+    """The cluster's tickets per day with a vertical line on each resolved fix's day, and a caption when
+    the chart reaches back before the sidebar's period to show the weeks before a fix."""
+    markers = service.fix_markers(store.links_for_cluster(miner.engine, cluster_id))
+    start = service.chart_start(markers, period.start)
+    if start < period.start:
+        daily = data.cluster_daily(cluster_id, Period(start, period.end))
+    shown = [(day, label) for day, label in markers if start <= day <= period.end]
+    note = (f"From {start:%b %d}: the {WINDOW_DAYS // 7} weeks before the fix are shown beside the period."
+            if start < period.start else None)
+    return mark_days(daily_bars(daily, "tickets", "Tickets per day"), shown), note
 
 
 def fix_section(miner: MinerApp, cluster_id: int, author: str | None) -> None:
