@@ -12,9 +12,11 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 
 from miner.clustering import cluster_texts
+from miner.clustering.algorithm import cluster_vectors
 from miner.clustering.embeddings import get_embedder
 
 FIXTURE = Path(__file__).parent / "fixtures/intents/banking77_imbalanced.jsonl"
+TEMPLATED = Path(__file__).parent / "fixtures/intents/bitext_templates.jsonl"
 OPENERS = ["Hi there, thanks for picking up.", "Yeah hello, um, okay so", "Hello, how are you today? I'm good.",
            "Right, so basically,", "Hi, I called yesterday too and nobody could help.",
            "Sorry, the line is bad, can you hear me?", "Okay, one second, let me grab my details.",
@@ -25,8 +27,8 @@ CLOSERS = ["Thanks so much.", "I appreciate it.", "That would be great, thank yo
            "I hope you can sort this out today.", "Right, yes, that's my account."]
 
 
-def intents() -> tuple[list[str], np.ndarray]:
-    rows = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
+def intents(path: Path = FIXTURE) -> tuple[list[str], np.ndarray]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     names = {name: i for i, name in enumerate(sorted({r["label"] for r in rows}))}
     return [r["text"] for r in rows], np.array([names[r["label"]] for r in rows])
 
@@ -59,3 +61,19 @@ def test_unequal_intents_get_about_one_cluster_each(make) -> None:  # type: igno
     assert 0.5 * true_k <= found <= 1.5 * true_k, f"{found} clusters for {true_k} intents"
     told_k = KMeans(true_k, n_init=3, random_state=0).fit_predict(get_embedder().embed(texts))
     assert accuracy(truth, labels) >= accuracy(truth, told_k) - 0.04
+
+
+def test_broad_intents_written_in_many_templates_are_not_split_by_wording() -> None:
+    texts, truth = intents(TEMPLATED)
+    true_k = len(set(truth.tolist()))
+    X = get_embedder().embed(texts)
+
+    labels = np.array(cluster_texts(texts))
+    plain_only = cluster_vectors(X, texts)  # no rare-word view: what cluster_texts did before
+
+    found = len(set(labels.tolist()))
+    assert 0.5 * true_k <= found <= 1.5 * true_k, f"{found} clusters for {true_k} intents"
+    assert len(set(plain_only.tolist())) > 1.5 * true_k  # the plain word average splits by wording
+    told_k = KMeans(true_k, n_init=3, random_state=0).fit_predict(X)
+    assert accuracy(truth, labels) >= accuracy(truth, told_k) - 0.04
+    assert accuracy(truth, labels) >= accuracy(truth, plain_only) + 0.1

@@ -11,6 +11,7 @@ from miner.clustering.algorithm import (
     ASSIGN_THRESHOLD,
     assign_to_centroids,
     centroids_of,
+    choose_k,
     cluster_vectors,
     keyphrases,
 )
@@ -85,6 +86,21 @@ def test_cluster_vectors_finds_the_number_of_blobs() -> None:
     assert len(set(labels.tolist())) == 6
     assert adjusted_rand_score(truth, labels) > 0.95
     assert sorted(np.bincount(labels).tolist(), reverse=True) == np.bincount(labels).tolist()
+
+
+def test_a_part_cohesive_in_the_second_view_is_not_split() -> None:
+    # Two loose blobs, split into many parts at a strict target; a second view of the same rows in which
+    # the first blob is one point makes every part of it cohesive, so fewer parts are split.
+    X, truth = blobs(n_per=60, k=2, noise=0.6, seed=3)
+    tight, _ = blobs(n_per=60, k=2, noise=0.02, seed=4)
+    V = np.where((truth == 0)[:, None], tight[:1], X)  # blob 0 collapses to one point in the view
+    plain = choose_k(X, X, cohesion=0.9)
+    with_view = choose_k(X, X, cohesion=0.9, view=(V, 0.9))
+    assert plain > 2
+    assert with_view < plain
+    assert cluster_vectors(X, view=V, cohesion=0.9, view_cohesion=0.9).max() + 1 <= with_view
+    with pytest.raises(ValueError):
+        cluster_vectors(X, view=V[:5])
 
 
 def test_cluster_vectors_small_input_is_one_cluster() -> None:

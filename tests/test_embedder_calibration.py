@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from miner.clustering.algorithm import COHESION, cluster_vectors
-from miner.clustering.calibration import cohesion_for
-from miner.clustering.embeddings import get_embedder
+from miner.clustering.algorithm import COHESION, RARE_WORDS_A, cluster_vectors
+from miner.clustering.calibration import cohesion_for, weighted_cohesion_for
+from miner.clustering.embeddings import CorpusWeightedEmbedder, get_embedder
 from tests.test_chatty_texts import accuracy, intents
 
 
@@ -31,6 +31,14 @@ class Crowded:
 
 def test_the_default_embedder_keeps_the_target_it_was_designed_with() -> None:
     assert cohesion_for(None) == pytest.approx(COHESION, abs=0.01)
+
+
+def test_the_rare_word_view_gets_its_own_target() -> None:
+    model = get_embedder()
+    assert isinstance(model, CorpusWeightedEmbedder)
+    target = weighted_cohesion_for(model, RARE_WORDS_A)
+    assert target == pytest.approx(0.42, abs=0.01)
+    assert weighted_cohesion_for(model, 0.1) != pytest.approx(target, abs=0.02)  # each weighting its own scale
 
 
 def test_an_embedder_with_another_similarity_scale_gets_its_own_target() -> None:

@@ -9,6 +9,10 @@ So ``cohesion`` is learnt per embedder: the reference intents (Banking77, 40 tex
 intent's relative cohesion ``(c - c1) / (1 - c1)`` measured, and the lower quartile (REFERENCE_QUANTILE)
 taken: a part counts as cohesive when it is as tight as three quarters of real intents are. For wordllama
 this gives 0.44, the value the algorithm was designed with; for all-MiniLM-L6-v2, 0.51.
+
+The corpus-weighted view of an embedder that has one (``weighted_cohesion_for``; rare words weigh more, see
+``miner.clustering.algorithm.RARE_WORDS_A``) is a different scale again and gets its own target the same way:
+the reference texts are embedded with weights learnt from the reference texts themselves (wordllama: 0.42).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from miner.clustering.embeddings import Embedder, get_embedder
+from miner.clustering.embeddings import CorpusWeightedEmbedder, Embedder, get_embedder
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +54,19 @@ def cohesion_for(embedder: Embedder | str | None = None) -> float:
     """The cohesion target for this embedder (an Embedder, or a spec as MINER_EMBEDDINGS); computed once
     per process and embedder."""
     model = embedder if isinstance(embedder, Embedder) else get_embedder(embedder)
-    return _calibrate(cast(Hashable, model))
+    return _calibrate(cast(Hashable, model), None)
 
 
-@lru_cache(maxsize=8)
-def _calibrate(model: Any) -> float:  # an Embedder; get_embedder returns the same object for a spec
+def weighted_cohesion_for(embedder: CorpusWeightedEmbedder, a: float) -> float:
+    """The cohesion target for ``embedder.embed_weighted(texts, a)``; computed once per process."""
+    return _calibrate(cast(Hashable, embedder), a)
+
+
+@lru_cache(maxsize=16)
+def _calibrate(model: Any, a: float | None) -> float:  # an Embedder; get_embedder returns the same object
     texts, labels = reference_intents()
-    value = float(np.quantile(relative_cohesions(model.embed(texts), labels), REFERENCE_QUANTILE))
-    log.info("cohesion target for %s: %.3f (from %d reference intents)", model.name, value,
-             len(set(labels.tolist())))
+    X = model.embed(texts) if a is None else model.embed_weighted(texts, a)
+    value = float(np.quantile(relative_cohesions(X, labels), REFERENCE_QUANTILE))
+    log.info("cohesion target for %s%s: %.3f (from %d reference intents)", model.name,
+             "" if a is None else f" weighted (a={a})", value, len(set(labels.tolist())))
     return value

@@ -44,14 +44,16 @@ def _unit_rows(X: np.ndarray) -> np.ndarray:
     return np.asarray(np.divide(X, norms, out=np.zeros_like(X), where=norms > 0))
 
 
-# Corpus-weighted embedding (``embed_weighted``): a word in a share p of the texts weighs SIF_A / (SIF_A + p).
+# Corpus-weighted embedding (``embed_weighted``): a word in a share p of the texts weighs a / (a + p), by
+# default a = SIF_A. A smaller a weighs down every word that recurs (nearly inverse frequency), see
+# ``miner.clustering.algorithm.RARE_WORDS_A``.
 SIF_A = 0.1
 
 
 @runtime_checkable
 class CorpusWeightedEmbedder(Embedder, Protocol):
-    def embed_weighted(self, texts: list[str]) -> np.ndarray:
-        """Embed `texts` with word weights learnt from `texts` themselves (see WordLlamaEmbedder)."""
+    def embed_weighted(self, texts: list[str], a: float = SIF_A) -> np.ndarray:
+        """Embed `texts` with word weights a / (a + p) learnt from `texts` themselves (see WordLlamaEmbedder)."""
         ...
 
 
@@ -69,7 +71,7 @@ class WordLlamaEmbedder:
         vectors = self._model.embed([normalise_text(t) for t in texts], norm=False, batch_size=256)
         return _unit_rows(vectors)
 
-    def embed_weighted(self, texts: list[str]) -> np.ndarray:
+    def embed_weighted(self, texts: list[str], a: float = SIF_A) -> np.ndarray:
         """The texts' token vectors, weighted by how rare each token is among these texts (see
         ``smooth_inverse_frequency``)."""
         if not texts:
@@ -80,10 +82,11 @@ class WordLlamaEmbedder:
             for enc in self._model.tokenize([normalise_text(t) for t in texts[start:start + 256]]):
                 ids = np.array([t for t, m in zip(enc.ids, enc.attention_mask, strict=True) if m], dtype=np.int64)
                 tokens.append(np.clip(ids, 0, table.shape[0] - 1))
-        return smooth_inverse_frequency(tokens, [table[ids] for ids in tokens], self.dim)
+        return smooth_inverse_frequency(tokens, [table[ids] for ids in tokens], self.dim, a)
 
 
-def smooth_inverse_frequency(tokens: list[np.ndarray], vectors: list[np.ndarray], dim: int) -> np.ndarray:
+def smooth_inverse_frequency(tokens: list[np.ndarray], vectors: list[np.ndarray], dim: int,
+                             a: float = SIF_A) -> np.ndarray:
     """Smooth inverse frequency (Arora, Liang & Ma, 2017): text i is the mean of its token vectors
     `vectors[i]` (one row per token id in `tokens[i]`), each weighted a / (a + p), p being the share of
     these texts that contain the token; then the component common to all texts is removed.
@@ -95,7 +98,7 @@ def smooth_inverse_frequency(tokens: list[np.ndarray], vectors: list[np.ndarray]
     share = np.zeros(size)
     for ids in tokens:
         share[np.unique(ids)] += 1
-    weight = (SIF_A / (SIF_A + share / len(tokens))).astype(np.float32)
+    weight = (a / (a + share / len(tokens))).astype(np.float32)
     X = np.zeros((len(tokens), dim), dtype=np.float32)
     for i, (ids, V) in enumerate(zip(tokens, vectors, strict=True)):
         if len(ids):
