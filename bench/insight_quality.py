@@ -72,6 +72,7 @@ class Replay:
         self.server = DemoZendesk(self.data, clock=lambda: self.sim.timestamp()).start()
         self.emerging_seen: dict[int, date] = {}  # cluster id -> first night it was flagged
         self.emerging_reason: dict[int, str] = {}  # ... and why
+        self.emerging_members: dict[int, list[int]] = {}  # ... and its issues then (it may be merged later)
         self.merged = self.split = 0  # clusters merged / incidents split out, over all nights
 
     def night(self, when: datetime) -> None:
@@ -91,6 +92,9 @@ class Replay:
                     Cluster.emerging.is_(True), Cluster.retired.is_(False))).all():
                 self.emerging_seen.setdefault(cid, when.date())
                 self.emerging_reason.setdefault(cid, reason or "")
+                if cid not in self.emerging_members:
+                    self.emerging_members[cid] = list(conn.execute(select(Issue.id).where(Issue.cluster_id == cid))
+                                                      .scalars())
 
     def close(self) -> None:
         self.server.stop()
@@ -161,10 +165,14 @@ def report(replay: Replay, days: int, *, names: bool = False) -> None:
         print(f"  cluster #{cid} {name!r}: {sum(members[cid].values())} issues, {share:.0%} the incident; "
               f"flagged emerging {'after ' + str(lag) + ' days' if lag is not None else 'never'} "
               f"(target <= 2) {verdict(lag is not None and lag <= 2)}; name {verdict(named)}")
-    false_emerging = [cid for cid in replay.emerging_seen if majority.get(cid) != INCIDENT]
+    # a flagged cluster is judged by its issues when it was first flagged (a piece of the incident flagged one
+    # night and merged into the incident's cluster later was no false alarm)
+    flagged_as = {cid: Counter(truth.get(i) for i in ids).most_common(1)[0][0] if ids else None
+                  for cid, ids in replay.emerging_members.items()}
+    false_emerging = [cid for cid in replay.emerging_seen if flagged_as.get(cid) != INCIDENT]
     print(f"false emerging clusters (any night): {len(false_emerging)}  (target 0)  {verdict(not false_emerging)}"
           + "".join(f"\n  #{cid} {clusters[cid].name if cid in clusters else '(retired)'!r}, mostly "
-                    f"{majority.get(cid)}; flagged {replay.emerging_seen[cid]:%b %d}: "
+                    f"{flagged_as.get(cid)}; flagged {replay.emerging_seen[cid]:%b %d}: "
                     f"{replay.emerging_reason.get(cid)}" for cid in false_emerging))
 
     # severity

@@ -35,7 +35,9 @@ def at(days_ago: float) -> datetime:
     return datetime.combine(TODAY, datetime.min.time(), UTC) - timedelta(days=days_ago) + timedelta(hours=9)
 
 
-def add_issue(conn, summary: str, when: datetime, org: int, cluster_id: int | None = None) -> int:
+def add_issue(conn, summary: str, when: datetime, org: int, cluster_id: int | None = None,
+              area: str = "mobile.app_general") -> int:
+    category, subcategory = area.split(".")
     ticket_id = next(_ids)
     conn.execute(insert(Ticket.__table__).values(
         id=ticket_id, subject=summary[:40], description=summary, status="open", tags=[], created_at=when,
@@ -43,7 +45,7 @@ def add_issue(conn, summary: str, when: datetime, org: int, cluster_id: int | No
     conn.execute(insert(TicketAnalysis.__table__).values(ticket_id=ticket_id, state="done", issue_count=1,
                                                          analyzed_at=when, updated_at=when))
     return conn.execute(insert(Issue.__table__).values(
-        ticket_id=ticket_id, category="mobile", subcategory="app_general", issue_type="bug", severity="high",
+        ticket_id=ticket_id, category=category, subcategory=subcategory, issue_type="bug", severity="high",
         summary=summary, detail=summary, representative_quote=summary, confidence=0.9, ticket_created_at=when,
         organization_id=org, requester_id=org * 10, cluster_id=cluster_id, cluster_pinned=False,
         created_at=when, updated_at=when)).inserted_primary_key[0]
@@ -132,11 +134,12 @@ def test_a_burst_of_one_wording_of_an_old_problem_is_not_an_incident(sqlite_engi
     assert run_clustering(sqlite_engine, today=TODAY).split == 0
 
 
+def worded(texts: list[str], n: int) -> str:  # reports vary around the problem, as real ones do
+    return f"{OPENERS[n % len(OPENERS)]} {texts[n % len(texts)]} {CLOSERS[n % len(CLOSERS)]}"
+
+
 def test_an_incident_the_first_clustering_already_separated_is_kept_apart_from_the_old_problem(
         sqlite_engine: Engine) -> None:
-    def worded(texts: list[str], n: int) -> str:  # reports vary around the problem, as real ones do
-        return f"{OPENERS[n % len(OPENERS)]} {texts[n % len(texts)]} {CLOSERS[n % len(CLOSERS)]}"
-
     with sqlite_engine.begin() as conn:  # a new account: ten weeks of an old app problem, then a crash
         for day in range(3, 80):
             add_issue(conn, worded(STALE, day), at(day), org=100 + day % 30)
@@ -151,3 +154,81 @@ def test_an_incident_the_first_clustering_already_separated_is_kept_apart_from_t
     (incident,) = {where[i] for i in crash}
     assert incident in marked  # recognised as a new problem, so merging keeps it apart ...
     assert sum(1 for c in where.values() if c == incident) == len(crash)  # ... and no older report is in it
+
+
+CLOCK_IN = ["Android staff can't clock in, the app says they are not at the location",
+            "Clock in is rejected on Android phones even on site",
+            "Location error when our Android users clock in",
+            "Android app won't let people clock in at the workplace",
+            "Staff on Android get 'outside the geofence' when clocking in"]
+PAYROLL = ["Payroll export fails with error E-4012 since yesterday",
+           "The payroll export to ADP stopped working, it shows error E-4012",
+           "Exporting payroll gives an error E-4012 and no file",
+           "Our payroll export fails every time with a new error code",
+           "Payroll file export error E-4012 when we run the pay period"]
+
+
+@pytest.fixture
+def two_old_clusters(sqlite_engine: Engine) -> tuple[int, int]:
+    """Ten weeks of two steady problems of different areas (the mobile app's schedule, clocking in on
+    Android), clustered; returns their cluster ids."""
+    with sqlite_engine.begin() as conn:
+        for day in range(10, 80):
+            add_issue(conn, worded(STALE, day), at(day), org=100 + day % 30)
+            add_issue(conn, worded(CLOCK_IN, day), at(day + 0.3), org=130 + day % 30, area="core_workflow.time_tracking")
+    run_clustering(sqlite_engine, today=TODAY - timedelta(days=9))
+    with sqlite_engine.connect() as conn:
+        homes = dict(conn.execute(select(Issue.summary, Issue.cluster_id)).all())
+    return homes[worded(STALE, 10)], homes[worded(CLOCK_IN, 10)]
+
+
+def test_one_incident_reported_under_two_areas_in_other_words_becomes_one_cluster(
+        sqlite_engine: Engine, two_old_clusters: tuple[int, int]) -> None:
+    """An iPhone crash on clock-in: most reports are filed under the mobile app, in several wordings; a few
+    customers paste one sentence the analyzer files under time tracking. Both are found as new problems (in
+    different old clusters, with different areas and phrases); they are one incident, so one cluster."""
+    stale, clock_in = two_old_clusters
+    with sqlite_engine.begin() as conn:
+        for d in range(7):  # the old problems go on
+            add_issue(conn, worded(STALE, d), at(d), org=100 + d, cluster_id=stale)
+            add_issue(conn, worded(CLOCK_IN, d), at(d + 0.3), org=130 + d, cluster_id=clock_in,
+                      area="core_workflow.time_tracking")
+        crash = [add_issue(conn, worded(CRASH, n), at(3 - n * 0.25), org=300 + n, cluster_id=stale)
+                 for n in range(12)]
+        pasted = [add_issue(conn, "Clocking in crashes it every time. Is there a known issue with the latest "
+                                  "iPhone app?", at(2.5 - n * 0.4), org=400 + n, cluster_id=clock_in,
+                            area="core_workflow.time_tracking") for n in range(5)]
+
+    result = run_clustering(sqlite_engine, today=TODAY)
+
+    with sqlite_engine.connect() as conn:
+        where = dict(conn.execute(select(Issue.id, Issue.cluster_id)).all())
+        merges = conn.execute(select(ClusterEvent.detail).where(ClusterEvent.action == "merge")).scalars().all()
+    assert len({where[i] for i in crash + pasted}) == 1  # one incident, one cluster
+    assert where[crash[0]] not in two_old_clusters
+    assert result.merged == 1 and "a piece of the same recent incident" in merges[0]["reason"]
+
+
+def test_two_unrelated_incidents_of_the_same_days_stay_two_clusters(
+        sqlite_engine: Engine, two_old_clusters: tuple[int, int]) -> None:
+    stale, clock_in = two_old_clusters
+    with sqlite_engine.begin() as conn:
+        for d in range(7):
+            add_issue(conn, worded(STALE, d), at(d), org=100 + d, cluster_id=stale)
+            add_issue(conn, worded(CLOCK_IN, d), at(d + 0.3), org=130 + d, cluster_id=clock_in,
+                      area="core_workflow.time_tracking")
+        crash = [add_issue(conn, worded(CRASH, n), at(3 - n * 0.25), org=300 + n, cluster_id=stale)
+                 for n in range(12)]
+        payroll = [add_issue(conn, worded(PAYROLL, n), at(2.8 - n * 0.3), org=400 + n, cluster_id=clock_in,
+                             area="integrations.payroll") for n in range(8)]
+
+    result = run_clustering(sqlite_engine, today=TODAY)
+
+    with sqlite_engine.connect() as conn:
+        where = dict(conn.execute(select(Issue.id, Issue.cluster_id)).all())
+        marked = set(conn.execute(select(ClusterEvent.cluster_id).where(
+            ClusterEvent.action.in_(["incident", "split_from"]))).scalars())
+    crash_home, payroll_home = {where[i] for i in crash}, {where[i] for i in payroll}
+    assert len(crash_home) == 1 and len(payroll_home) == 1 and crash_home != payroll_home
+    assert crash_home | payroll_home <= marked  # both found as new problems: the merge compared them
+    assert result.merged == 0

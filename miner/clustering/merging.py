@@ -29,6 +29,17 @@ replayed nights this threshold is 0.4-0.5 where a fixed 0.9 merged nothing.
 The larger cluster's id survives (edits, notes and links follow it); a recent incident (split out in the
 last 2 * RECENT_DAYS days) is never merged into an older cluster: folding it back into an older problem is
 what splitting undid. Two clusters split out for one incident on different nights may be merged.
+
+Pieces of one incident (`incident_pieces`): one incident's reports can be found as two recent incidents,
+e.g. one piece filed by the analyzer under the mobile app and another, worded differently ("Clocking in
+crashes it every time"), under time tracking. Their composed vectors then differ in area and phrases, and a
+piece of identical reports is so tight that the ratio above stays far below the threshold. So two recent
+incidents are also compared on their text embeddings alone: the smaller piece joins the larger when its
+reports came in over the same days (their median ticket times at most PIECE_DAYS apart), each is the
+other's most alike (the smaller's nearest cluster of all, the larger's nearest recent incident, by text
+centroid) and the smaller's median report is as close in wording to the larger's centre as the larger's
+own reports are (its lower quartile, or a typical cluster's on this corpus if that is looser: the
+`reach` the incident scan uses). Two unrelated incidents of one week say different things, and stay apart.
 """
 
 from __future__ import annotations
@@ -60,6 +71,7 @@ MAX_QUESTIONS = 20
 MIN_CENTRED = 4
 MIN_SIZE = 5  # smaller clusters have too few members to measure their own spread
 PROTECT_DAYS = 14  # 2 * RECENT_DAYS: how long an incident split out is kept apart
+PIECE_DAYS = 7  # RECENT_DAYS: two pieces of one incident have their reports in the same week
 
 
 @dataclass
@@ -147,7 +159,7 @@ def offline_threshold(centred: np.ndarray, labels: np.ndarray, ids: list[int]) -
 def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = None) -> MergeResult:
     """Merge live clusters that describe the same problem; see the module docstring."""
     result = MergeResult()
-    query = (select(issues_t.c.id, issues_t.c.cluster_id, issues_t.c.summary)
+    query = (select(issues_t.c.id, issues_t.c.cluster_id, issues_t.c.summary, issues_t.c.ticket_created_at)
              .join(clusters_t, clusters_t.c.id == issues_t.c.cluster_id)
              .where(clusters_t.c.retired.is_(False)).order_by(issues_t.c.id))
     since = datetime.now(UTC) - timedelta(days=PROTECT_DAYS)
@@ -161,11 +173,26 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
     for i, r in enumerate(rows):
         members[r.cluster_id].append(i)
         texts[r.cluster_id].append(r.summary)
+    labels = np.array([r.cluster_id for r in rows])
+    gone: set[int] = set()
+    if len(protected & set(members)) >= 2:
+        times = np.array([_epoch(r.ticket_created_at) for r in rows])
+        for piece in incident_pieces(vectors.text().of([r.id for r in rows]), labels, times, protected):
+            with db.write_transaction(engine) as conn:
+                merge_in(conn, piece.smaller, piece.larger, author=None, pin=False,
+                         detail={"reason": piece.reason, "by": "offline", "similarity": round(piece.closeness, 3)})
+            gone.add(piece.smaller)
+            members[piece.larger] += members.pop(piece.smaller)
+            texts[piece.larger] += texts.pop(piece.smaller)
+            labels[labels == piece.smaller] = piece.larger
+            result.merged += 1
+            result.decisions.append({"clusters": [piece.larger, piece.smaller], "same": True, "by": "offline",
+                                     "reason": piece.reason})
+            log.info("merged cluster %s into %s (%s)", piece.smaller, piece.larger, piece.reason)
     ids = sorted(c for c, m in members.items() if len(m) >= MIN_SIZE)
     if len(ids) < 2:
         return result
     X = vectors.of([r.id for r in rows])
-    labels = np.array([r.cluster_id for r in rows])
     profiles = profiles_of(X, labels, ids, [_spread(texts[c]) for c in ids])
     merge_at = offline_threshold(centre_on_clusters(X, labels, ids), labels, ids)
     R = similarity_ratios(profiles)
@@ -175,7 +202,6 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
     np.fill_diagonal(R, 1.0)
     pairs = sorted(((float(R[a, b]), a, b) for a in range(len(profiles)) for b in range(a + 1, len(profiles))
                     if R[a, b] >= ask_from), reverse=True)
-    gone: set[int] = set()
     can_ask = namer is not None and namer.claude is not None
     for ratio, a, b in pairs:
         pa, pb = profiles[a], profiles[b]
@@ -213,6 +239,80 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
         result.merged += 1
         log.info("merged cluster %s into %s (%s: %s)", source.cluster_id, target.cluster_id, by, reason)
     return result
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A recent incident found to be a piece of a larger one (see `incident_pieces`)."""
+
+    smaller: int
+    larger: int
+    closeness: float  # the smaller's median report's text similarity to the larger's centre
+    reach: float  # what the larger's own reports reach
+    days_apart: float  # between the two pieces' median ticket times
+    reason: str
+
+
+def incident_pieces(T: np.ndarray, labels: np.ndarray, times: np.ndarray, incidents: set[int]) -> list[Piece]:
+    """Recent incidents (cluster ids in `incidents`) that are pieces of one incident, on text embeddings
+    alone (unit rows `T` of clustered issues, in clusters `labels`, tickets at epoch seconds `times`): see the
+    module docstring. After each join the pieces are compared again, so a third piece may join the two."""
+    labels = labels.copy()
+    found: list[Piece] = []
+    while (piece := _next_piece(T, labels, times, incidents)) is not None:
+        found.append(piece)
+        labels[labels == piece.smaller] = piece.larger
+    return found
+
+
+def _next_piece(T: np.ndarray, labels: np.ndarray, times: np.ndarray, incidents: set[int]) -> Piece | None:
+    """The smallest recent incident that is a piece of a larger one, if any."""
+    from miner.clustering.run import reach_of  # run imports this module
+
+    sizes = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
+    ids = sorted(c for c, n in sizes.items() if n >= MIN_SIZE or c in incidents)
+    recent = [c for c in ids if c in incidents]
+    if len(recent) < 2:
+        return None
+    rows = {c: labels == c for c in ids}
+    centres = np.vstack([_unit(T[rows[c]].mean(axis=0)) for c in ids])
+    spreads = [T[rows[c]] @ centres[k] for k, c in enumerate(ids) if sizes[c] >= 2 * MIN_SIZE]
+    if not spreads:
+        return None
+    radius = float(np.median([np.quantile(s, 0.25) for s in spreads]))  # a typical cluster's reach in text
+    position = {c: k for k, c in enumerate(ids)}
+    S = centres @ centres.T
+    np.fill_diagonal(S, -np.inf)
+    for small in sorted(recent, key=lambda c: (sizes[c], c)):
+        large = ids[int(np.argmax(S[position[small]]))]  # its most alike cluster of all
+        if large not in incidents or (sizes[large], large) < (sizes[small], small) or sizes[large] < MIN_SIZE:
+            continue  # an older problem, or not the larger piece, or too few reports to measure its reach
+        if max((c for c in recent if c != large), key=lambda c: S[position[large], position[c]]) != small:
+            continue  # the larger has a more alike recent incident
+        days = abs(float(np.median(times[rows[small]])) - float(np.median(times[rows[large]]))) / 86400
+        if days > PIECE_DAYS:
+            continue
+        reach = reach_of(T[rows[large]] @ centres[position[large]], radius)
+        closeness = float(np.median(T[rows[small]] @ centres[position[large]]))
+        if closeness >= reach:
+            return Piece(small, large, closeness, reach, days, (
+                f"a piece of the same recent incident: its reports are as close in wording to this cluster's "
+                f"centre as its own reports (text similarity {closeness:.2f}; its own from {reach:.2f}), in the "
+                f"same days ({days:.1f} days apart)"))
+    return None
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+def _epoch(value: object) -> float:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        return 0.0
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
 def _spread(summaries: list[str]) -> list[str]:

@@ -177,6 +177,8 @@ class IssueVectors:
     index: dict[int, int]
     # the same issues with each keyword phrase its own direction (see `literal`); None: X is that already
     literal_X: np.ndarray | None = None
+    # their text embeddings alone, without area and phrases (see `text`); None: not known, X stands in
+    text_X: np.ndarray | None = None
 
     def of(self, issue_ids: list[int]) -> np.ndarray:
         return self.X[[self.index[i] for i in issue_ids]] if issue_ids else np.zeros((0, self.dim), np.float32)
@@ -192,7 +194,14 @@ class IssueVectors:
         """The vectors with every keyword phrase its own direction, not leaning towards its companions:
         what the incident search compares. A new problem is told apart from the old ones it resembles by
         its own phrases ("crash" with "clock in"), which association would pull towards theirs."""
-        return self if self.literal_X is None else IssueVectors(self.ids, self.literal_X, self.index)
+        return self if self.literal_X is None else IssueVectors(self.ids, self.literal_X, self.index,
+                                                                text_X=self.text_X)
+
+    def text(self) -> IssueVectors:
+        """The text embeddings alone (unit rows), without the product area and keyword phrases: what tells
+        whether two pieces of one incident say the same thing when the analyzer filed them under different
+        areas or phrases (see `merging.incident_pieces`). Without them (vectors built by hand), the vectors."""
+        return self if self.text_X is None else IssueVectors(self.ids, self.text_X, self.index)
 
     @classmethod
     def load(cls, engine: Engine, embedder: Embedder, taxonomy: Taxonomy | None = None) -> IssueVectors:
@@ -218,7 +227,8 @@ class IssueVectors:
         associated = associated_directions(terms, idf, dim)
         X, literal = _with_terms(base, terms, idf, associated), _with_terms(base, terms, idf, None)
         ids = [r.id for r in rows]
-        return cls(ids, X, {issue_id: i for i, issue_id in enumerate(ids)}, literal if associated else None)
+        return cls(ids, X, {issue_id: i for i, issue_id in enumerate(ids)}, literal if associated else None,
+                   text_X=text)
 
 
 def _with_terms(base: np.ndarray, terms: list[dict[str, float]], idf: dict[str, float],
