@@ -55,6 +55,7 @@ from sqlalchemy import Engine, select
 
 from miner import db
 from miner.clustering.edits import incident_clusters, log_event, merge_in
+from miner.clustering.vectors import reach_of
 from miner.models import clusters_t, events_t, issues_t
 
 if TYPE_CHECKING:
@@ -267,7 +268,6 @@ def incident_pieces(T: np.ndarray, labels: np.ndarray, times: np.ndarray, incide
 
 def _next_piece(T: np.ndarray, labels: np.ndarray, times: np.ndarray, incidents: set[int]) -> Piece | None:
     """The smallest recent incident that is a piece of a larger one, if any."""
-    from miner.clustering.run import reach_of  # run imports this module
 
     sizes = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
     ids = sorted(c for c, n in sizes.items() if n >= MIN_SIZE or c in incidents)

@@ -35,7 +35,7 @@ from miner.clustering.edits import INCIDENT_ACTIONS, incident_clusters, log_even
 from miner.clustering.embeddings import get_embedder
 from miner.clustering.merging import merge_similar
 from miner.clustering.naming import Namer, dominant_labels
-from miner.clustering.vectors import IssueVectors, embed_missing, representation, unit
+from miner.clustering.vectors import IssueVectors, embed_missing, reach_of, representation, unit
 from miner.models import clusters_t, events_t, issues_t, tickets_t
 from miner.progress import RunControl
 from miner.vocabulary import TriageStatus
@@ -476,12 +476,6 @@ def find_incidents(R: np.ndarray, customers: list[Any], ages: np.ndarray, older:
         found.append(Incident(members, centre, R[members] @ centre, before, span, p))
         free[members] = False
     return found
-
-
-def reach_of(own: np.ndarray, radius: float) -> float:
-    """How close to a group's centre another issue must be to count as the same problem: as close as the
-    group's own lower quartile, or a typical cluster's (`radius`) if that is looser."""
-    return min(float(np.quantile(own, 0.25)), radius)
 
 
 def is_new_problem(count: int, days: float, before: int, before_days: float, *, tests: int = 1) -> bool:

@@ -137,6 +137,12 @@ def associated_directions(bags: list[dict[str, float]], idf: dict[str, float], d
     return out
 
 
+def reach_of(own: np.ndarray, radius: float) -> float:
+    """How close to a group's centre another issue must be to count as the same problem: as close as the
+    group's own lower quartile, or a typical cluster's (`radius`) if that is looser."""
+    return min(float(np.quantile(own, 0.25)), radius)
+
+
 def unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return v / n if n > 0 else v
