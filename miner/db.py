@@ -30,6 +30,14 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+def as_utc(value: datetime | str) -> datetime:
+    """A timestamp as an aware UTC datetime: columns read through the models already are; raw SQLite text
+    and naive values are UTC by this schema's convention."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """Create an engine; for SQLite, create the file's folder and set the connection pragmas."""
     if url.startswith("sqlite"):

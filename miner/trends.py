@@ -18,7 +18,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, case, delete, distinct, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -287,11 +287,7 @@ def refresh_cluster_figures(conn: Connection, today: date, *, unanalysed: int = 
 
 
 def _as_aware(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return cast(datetime, value if value.tzinfo else value.replace(tzinfo=UTC))
+    return None if value is None else db.as_utc(value)
 
 
 def typical_severity(mix: dict[str, int] | None) -> Severity | None:

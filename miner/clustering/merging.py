@@ -55,7 +55,7 @@ from sqlalchemy import Engine, select
 
 from miner import db
 from miner.clustering.edits import incident_clusters, log_event, merge_in
-from miner.clustering.vectors import reach_of
+from miner.clustering.vectors import reach_of, unit
 from miner.models import clusters_t, events_t, issues_t
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ def merge_similar(engine: Engine, vectors: IssueVectors, namer: Namer | None = N
     labels = np.array([r.cluster_id for r in rows])
     gone: set[int] = set()
     if len(protected & set(members)) >= 2:
-        times = np.array([_epoch(r.ticket_created_at) for r in rows])
+        times = np.array([db.as_utc(r.ticket_created_at).timestamp() for r in rows])
         for piece in incident_pieces(vectors.text().of([r.id for r in rows]), labels, times, protected):
             with db.write_transaction(engine) as conn:
                 merge_in(conn, piece.smaller, piece.larger, author=None, pin=False,
@@ -268,14 +268,13 @@ def incident_pieces(T: np.ndarray, labels: np.ndarray, times: np.ndarray, incide
 
 def _next_piece(T: np.ndarray, labels: np.ndarray, times: np.ndarray, incidents: set[int]) -> Piece | None:
     """The smallest recent incident that is a piece of a larger one, if any."""
-
     sizes = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
     ids = sorted(c for c, n in sizes.items() if n >= MIN_SIZE or c in incidents)
     recent = [c for c in ids if c in incidents]
     if len(recent) < 2:
         return None
     rows = {c: labels == c for c in ids}
-    centres = np.vstack([_unit(T[rows[c]].mean(axis=0)) for c in ids])
+    centres = np.vstack([unit(T[rows[c]].mean(axis=0)) for c in ids])
     spreads = [T[rows[c]] @ centres[k] for k, c in enumerate(ids) if sizes[c] >= 2 * MIN_SIZE]
     if not spreads:
         return None
@@ -300,19 +299,6 @@ def _next_piece(T: np.ndarray, labels: np.ndarray, times: np.ndarray, incidents:
                 f"centre as its own reports (text similarity {closeness:.2f}; its own from {reach:.2f}), in the "
                 f"same days ({days:.1f} days apart)"))
     return None
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return v / n if n > 0 else v
-
-
-def _epoch(value: object) -> float:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        return 0.0
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
 def _spread(summaries: list[str]) -> list[str]:

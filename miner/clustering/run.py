@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, bindparam, case, func, insert, select, update
@@ -66,10 +66,6 @@ class ClusterResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return unit(v)
 
 
 def _vec(blob: bytes) -> np.ndarray:
@@ -169,7 +165,7 @@ def refresh_centroids(engine: Engine, vectors: IssueVectors, model: str, cluster
     updates = []
     for cid, ids in members.items():
         inside = [i for i in ids if i in vectors]
-        centre = _unit(vectors.of(inside).mean(axis=0)) if inside else None
+        centre = unit(vectors.of(inside).mean(axis=0)) if inside else None
         updates.append({"cid": cid, "size": len(ids), "now": now, "model": model,
                         "centroid": centre.astype(np.float32).tobytes() if centre is not None else None})
     with db.write_transaction(engine) as conn:
@@ -228,12 +224,12 @@ def _incremental(engine: Engine, vectors: IssueVectors, model: str, control: Run
         for k, members in grouped.items():
             cid = cluster_ids[k]
             n = sizes.get(cid, 0)
-            centre = _unit(C[k] * n + X[members].sum(axis=0))
+            centre = unit(C[k] * n + X[members].sum(axis=0))
             conn.execute(update(clusters_t).where(clusters_t.c.id == cid)
                          .values(centroid=centre.astype(np.float32).tobytes(), size=n + len(members),
                                  updated_at=now))
         if len(left) >= MIN_NEW_CLUSTER:
-            times = np.array([_aware(rows[i].ticket_created_at).timestamp() for i in left])
+            times = np.array([db.as_utc(rows[i].ticket_created_at).timestamp() for i in left])
             result.new_clusters = _new_clusters_from(conn, [ids[i] for i in left], [texts[i] for i in left],
                                                      X[left], times, model, now,
                                                      History.load(engine, vectors), radius)
@@ -261,7 +257,7 @@ def _new_clusters_from(conn: Any, ids: list[int], texts: list[str], X: np.ndarra
         members = np.flatnonzero(labels == label)
         if len(members) < MIN_NEW_CLUSTER:
             continue
-        centre = _unit(X[members].mean(axis=0))
+        centre = unit(X[members].mean(axis=0))
         sims = X[members] @ centre
         if float(np.median(sims)) < (radius if radius is not None else algorithm.DENSE_GROUP_MEDIAN):
             continue  # looser than a typical cluster: leave its issues unclustered for now
@@ -337,7 +333,7 @@ class Members:
         for cid in np.unique(self.clusters):
             V = self.vectors[self.clusters == cid]
             if len(V) >= 10:
-                out.append(V @ _unit(V.mean(axis=0)))
+                out.append(V @ unit(V.mean(axis=0)))
         return out
 
     def radius(self) -> float | None:
@@ -460,7 +456,7 @@ def find_incidents(R: np.ndarray, customers: list[Any], ages: np.ndarray, older:
                     if len({customers[j] for j in order[:k]}) < MIN_INCIDENT_CUSTOMERS:
                         continue
                     window = R[order[:k]]
-                    if float(np.median(window @ _unit(window.mean(axis=0)))) < radius:
+                    if float(np.median(window @ unit(window.mean(axis=0)))) < radius:
                         continue  # as tight around its centre as a typical cluster's members are
                     p = trends.poisson_sf(k, (before + 0.5) / max(before_days, 1.0) * span)
                     if best is None or p < best[0]:
@@ -468,11 +464,11 @@ def find_incidents(R: np.ndarray, customers: list[Any], ages: np.ndarray, older:
         if best is None:
             break
         p, group, before, span = best
-        centre = _unit(R[group].mean(axis=0))
+        centre = unit(R[group].mean(axis=0))
         # found in its span; its other reports of the week, as close to its centre as its own, belong to it
         near = free & (R @ centre >= reach_of(R[group] @ centre, radius))
         members = sorted(set(group) | {int(j) for j in np.flatnonzero(near)})
-        centre = _unit(R[members].mean(axis=0))
+        centre = unit(R[members].mean(axis=0))
         found.append(Incident(members, centre, R[members] @ centre, before, span, p))
         free[members] = False
     return found
@@ -504,7 +500,7 @@ class History:
         if not rows:
             return cls(np.zeros((0, 0), dtype=np.float32), np.zeros(0))
         return cls(vectors.of([r.id for r in rows]),
-                   np.array([_aware(r.ticket_created_at).timestamp() for r in rows]))
+                   np.array([db.as_utc(r.ticket_created_at).timestamp() for r in rows]))
 
     def seen_before(self, centre: np.ndarray, own: np.ndarray, first: float, last: float,
                     radius: float | None) -> datetime | None:
@@ -549,8 +545,8 @@ def split_incidents(engine: Engine, vectors: IssueVectors, model: str, today: da
             .group_by(issues_t.c.cluster_id)).all())
     if not older:
         return 0  # no history yet: everything is "new"
-    first = min(_aware(r.ticket_created_at) for r in older)
-    ages = np.array([(today - _aware(r.ticket_created_at).date()).days for r in recent])
+    first = min(db.as_utc(r.ticket_created_at) for r in older)
+    ages = np.array([(today - db.as_utc(r.ticket_created_at).date()).days for r in recent])
     incidents = find_incidents(
         R, [r.organization_id if r.organization_id is not None else f"u{r.requester_id}" for r in recent],
         ages, old_vectors, (since - first).total_seconds() / 86400, radius)
@@ -613,12 +609,6 @@ def _earlier_split(engine: Engine, incident: Incident, radius: float, since: dat
     return int(rows[best].id) if sims[best] >= reach_of(incident.similarity, radius) else None
 
 
-def _aware(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return cast(datetime, value if value.tzinfo else value.replace(tzinfo=UTC))
-
-
 # --- full re-cluster ----------------------------------------------------------------------------
 
 
@@ -632,7 +622,7 @@ def _full(engine: Engine, vectors: IssueVectors, model: str, control: RunControl
     old = np.array([r.cluster_id if r.cluster_id is not None else -1 for r in rows])
     now = datetime.now(UTC)
     history, radius = History.load(engine, vectors), corpus_radius(engine, vectors)
-    times = np.array([_aware(r.ticket_created_at).timestamp() for r in rows])
+    times = np.array([db.as_utc(r.ticket_created_at).timestamp() for r in rows])
     with engine.connect() as conn:
         # a recent incident keeps its cluster: re-clustering everything would fold it back into the
         # older problems it resembles, which is what splitting it out undid
@@ -654,7 +644,7 @@ def _full(engine: Engine, vectors: IssueVectors, model: str, control: RunControl
             if cid is None:
                 if len(members) < MIN_NEW_CLUSTER:
                     continue  # too small to be a cluster of its own
-                centre = _unit(X[members].mean(axis=0))
+                centre = unit(X[members].mean(axis=0))
                 cid = _create_cluster(conn, names.get(label) or texts[members[0]], centre, len(members),
                                       model, now, seen_before=history.seen_before(
                                           centre, X[members] @ centre, float(times[members].min()),
@@ -666,7 +656,7 @@ def _full(engine: Engine, vectors: IssueVectors, model: str, control: RunControl
         centres: dict[int, np.ndarray] = {}
         for cid in used:
             members = np.flatnonzero(final == cid)
-            centres[cid] = _unit(X[members].mean(axis=0))
+            centres[cid] = unit(X[members].mean(axis=0))
         updates = []
         for i, cid in enumerate(final):
             if cid != old[i]:
