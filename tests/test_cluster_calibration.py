@@ -24,7 +24,7 @@ def test_a_large_problem_stays_mostly_whole_and_rare_ones_keep_their_own_cluster
     (k-means, given the same number of clusters, cuts the large one in four and puts two rare ones together.)"""
     rng = np.random.default_rng(7)
     dim = 64
-    centres = algorithm._unit_rows(rng.standard_normal((5, dim)))
+    centres = algorithm.unit_rows(rng.standard_normal((5, dim)))
     wordings = _group(rng, centres[0], 12, 0.5)
     X = np.vstack([_group(rng, w, 50, 0.4) for w in wordings]
                   + [_group(rng, c, n, 0.4) for c, n in zip(centres[1:], [20, 16, 14, 12], strict=True)])
@@ -41,7 +41,7 @@ def test_a_large_problem_stays_mostly_whole_and_rare_ones_keep_their_own_cluster
 
 def test_linkage_partition_is_deterministic_and_order_free() -> None:
     rng = np.random.default_rng(3)
-    X = np.vstack([_group(rng, c, 40, 0.6) for c in algorithm._unit_rows(rng.standard_normal((6, 32)))])
+    X = np.vstack([_group(rng, c, 40, 0.6) for c in algorithm.unit_rows(rng.standard_normal((6, 32)))])
     order = rng.permutation(len(X))
     first = algorithm.cluster_by_linkage(X)
     shuffled = np.empty_like(first)

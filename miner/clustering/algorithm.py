@@ -37,6 +37,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
+from miner.clustering.embeddings import unit_rows
+
 SMOOTH_NEIGHBOURS = 10
 COHESION = 0.44
 SEPARATION = 0.5
@@ -71,17 +73,11 @@ LINKAGE_SEGMENTS = 3000
 _CHUNK_CELLS = 2**23  # similarity-matrix cells per chunk when smoothing (32 MB of float32)
 
 
-def _unit_rows(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.asarray(np.divide(X, norms, out=np.zeros_like(X), where=norms > 0))
-
-
 def smooth(X: np.ndarray, n_neighbors: int = SMOOTH_NEIGHBOURS) -> np.ndarray:
     """Mean of each row's ``n_neighbors`` most cosine-similar rows (itself included), renormalised.
 
     Computed in row chunks so memory stays bounded rather than O(n^2)."""
-    X = _unit_rows(X)
+    X = unit_rows(X)
     n = X.shape[0]
     k = min(n_neighbors, n)
     if k <= 1:
@@ -94,7 +90,7 @@ def smooth(X: np.ndarray, n_neighbors: int = SMOOTH_NEIGHBOURS) -> np.ndarray:
         sims[rows, start + rows] = np.inf  # a row is always its own neighbour, whatever the ties
         idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         out[start:start + chunk] = X[idx].mean(axis=1)
-    return _unit_rows(out)
+    return unit_rows(out)
 
 
 def _cohesion(X: np.ndarray) -> float:
@@ -127,7 +123,7 @@ def _bisect(Z: np.ndarray) -> np.ndarray:
 def _margin(X: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """Mean over both halves of (cosine to own half's centroid - cosine to the other's): how cleanly a
     split separates. Loose paraphrase sub-groups score about 0.2, distinct topics 0.6 and more."""
-    ca, cb = _unit_rows(np.vstack([X[a].mean(axis=0), X[b].mean(axis=0)]))
+    ca, cb = unit_rows(np.vstack([X[a].mean(axis=0), X[b].mean(axis=0)]))
     return float(np.concatenate([X[a] @ (ca - cb), X[b] @ (cb - ca)]).mean())
 
 
@@ -169,7 +165,7 @@ def _dissolve_small(Z: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndar
     keep = np.flatnonzero(counts >= min_size)
     if len(keep) == 0 or len(keep) == len(counts):
         return labels
-    centres = _unit_rows(np.vstack([Z[labels == c].mean(axis=0) for c in keep]))
+    centres = unit_rows(np.vstack([Z[labels == c].mean(axis=0) for c in keep]))
     small = ~np.isin(labels, keep)
     labels = labels.copy()
     labels[small] = keep[np.argmax(Z[small] @ centres.T, axis=1)]
@@ -199,7 +195,7 @@ def cluster_vectors(X: np.ndarray, texts: Sequence[str] | None = None, *,
     """
     if view is not None and len(view) != len(X):
         raise ValueError(f"{len(view)} view rows for {len(X)} vectors")
-    V = _unit_rows(view) if view is not None else None
+    V = unit_rows(view) if view is not None else None
     return _labelled(X, texts, min_cluster_size, lambda rows, order: _cluster(
         rows, min_cluster_size, cohesion, n_neighbors, None if V is None else (V[order], view_cohesion)))
 
@@ -209,7 +205,7 @@ def _labelled(X: np.ndarray, texts: Sequence[str] | None, min_cluster_size: int,
     """What every clustering entry point does around its `partition` of unit rows (given the rows and
     their positions in the input): validate, order the rows canonically, limit threads, give identical
     texts one label and number clusters by size."""
-    X = _unit_rows(X)
+    X = unit_rows(X)
     n = X.shape[0]
     if texts is not None and len(texts) != n:
         raise ValueError(f"{len(texts)} texts for {n} vectors")
@@ -283,9 +279,9 @@ def _same_text_same_label(texts: Sequence[str], labels: np.ndarray) -> np.ndarra
 
 def centroids_of(X: np.ndarray, labels: Sequence[int] | np.ndarray) -> dict[int, np.ndarray]:
     """Unit-length mean vector of each cluster (label -1, unclustered, is skipped)."""
-    X = _unit_rows(X)
+    X = unit_rows(X)
     labels = np.asarray(labels)
-    return {int(c): _unit_rows(X[labels == c].mean(axis=0, keepdims=True))[0]
+    return {int(c): unit_rows(X[labels == c].mean(axis=0, keepdims=True))[0]
             for c in np.unique(labels) if c >= 0}
 
 
@@ -301,10 +297,10 @@ def assign_to_centroids(X: np.ndarray, centroids: np.ndarray | Mapping[int, np.n
     else:
         C = np.asarray(centroids)
         keys = np.arange(C.shape[0], dtype=np.int64)
-    X = _unit_rows(X)
+    X = unit_rows(X)
     if X.shape[0] == 0 or C.shape[0] == 0:
         return np.full(X.shape[0], -1, dtype=np.int64), np.zeros(X.shape[0], dtype=np.float32)
-    sims = X @ _unit_rows(C).T
+    sims = X @ unit_rows(C).T
     best = np.argmax(sims, axis=1)
     best_sims = sims[np.arange(X.shape[0]), best].astype(np.float32)
     labels = np.where(best_sims >= threshold, keys[best], -1)

@@ -38,7 +38,8 @@ def normalise_text(text: str) -> str:
     return _SPACE.sub(" ", _NUMBER.sub("0", text)).strip()
 
 
-def _unit_rows(X: np.ndarray) -> np.ndarray:
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    """`X` as float32 rows of length 1 (zero rows stay zero)."""
     X = np.asarray(X, dtype=np.float32)
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     return np.asarray(np.divide(X, norms, out=np.zeros_like(X), where=norms > 0))
@@ -69,7 +70,7 @@ class WordLlamaEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model.embed([normalise_text(t) for t in texts], norm=False, batch_size=256)
-        return _unit_rows(vectors)
+        return unit_rows(vectors)
 
     def embed_weighted(self, texts: list[str], a: float = SIF_A) -> np.ndarray:
         """The texts' token vectors, weighted by how rare each token is among these texts (see
@@ -103,10 +104,10 @@ def smooth_inverse_frequency(tokens: list[np.ndarray], vectors: list[np.ndarray]
     for i, (ids, V) in enumerate(zip(tokens, vectors, strict=True)):
         if len(ids):
             X[i] = (weight[ids, None] * V).mean(axis=0)
-    X = _unit_rows(X)
+    X = unit_rows(X)
     sample = X[np.random.default_rng(0).choice(len(X), min(len(X), 5000), replace=False)]
     common = np.linalg.svd(sample.astype(np.float64), full_matrices=False)[2][:1]
-    return _unit_rows(X - (X @ common.T) @ common)
+    return unit_rows(X - (X @ common.T) @ common)
 
 
 class SentenceTransformerEmbedder:
@@ -124,7 +125,7 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._model.encode([normalise_text(t) for t in texts], batch_size=64,
                                      convert_to_numpy=True, show_progress_bar=False)
-        return _unit_rows(vectors)
+        return unit_rows(vectors)
 
 
 @lru_cache(maxsize=4)

@@ -41,7 +41,7 @@ from sqlalchemy import Engine, select
 
 from miner import db
 from miner.analysis.taxonomy import Taxonomy
-from miner.clustering.embeddings import Embedder
+from miner.clustering.embeddings import Embedder, unit_rows
 from miner.models import embeddings_t, issues_t, tickets_t
 from miner.progress import RunControl
 
@@ -245,8 +245,7 @@ def _with_terms(base: np.ndarray, terms: list[dict[str, float]], idf: dict[str, 
         keywords = term_direction(bag, idf, X.shape[1], directions)
         if keywords is not None:
             X[i] += TERM_WEIGHT * keywords
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.asarray(np.divide(X, norms, out=np.zeros_like(X), where=norms > 0), dtype=np.float32)
+    return unit_rows(X)
 
 
 def _terms(row: Any, taxonomy: Taxonomy | None) -> dict[str, float]:
