@@ -169,7 +169,7 @@ def test_dashboard_end_to_end_in_a_real_browser(server: tuple[str, Path, DemoZen
     wait_until(lambda: bool(_links(db_path, cluster_id)), timeout=60)
     key = _links(db_path, cluster_id)[0]
     assert jira.jira_issue(key).project == "SW"
-    page.get_by_text(f"Jira {key}").wait_for(timeout=60_000)
+    page.get_by_text(f"Jira {key}", exact=True).wait_for(timeout=60_000)  # the link, not the "Created ..." toast
     page.get_by_text("status: To Do").wait_for(timeout=60_000)
     jira.resolve_jira(key)
     page.get_by_role("button", name="Refresh status").click()
